@@ -1,0 +1,3 @@
+from telemetry_stack.cli import main
+
+main()

@@ -1,0 +1,409 @@
+"""Orchestration through the Engine interface only: preflight, convergence plan, concurrent create and
+start, health wait, status and teardown.
+
+Ownership rule: a resource is ours only if it carries our labels for this project. Anything else that
+happens to use one of our names is reported and never stopped, replaced or removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+from telemetry_stack.engines.base import ContainerInfo, Engine, ResourceInfo
+from telemetry_stack.errors import ConflictError, EngineUnavailable, ServiceFailed, TelemetryError, UsageError
+from telemetry_stack.health import Poller, http_url, probe, reachable_host
+from telemetry_stack.settings import PUBLISHED_PORTS, SERVICES, Settings
+from telemetry_stack.stack import MANAGED_LABEL, PROJECT_LABEL, SERVICE_LABEL, Service, Stack, build_stack, project_labels, resource_names
+
+STOP_TIMEOUT = 10  # seconds a service gets to shut down cleanly (Prometheus flushes its TSDB)
+LOG_TAIL = 20
+STATE_CHECK_INTERVAL = 0.25  # how often the wait loop asks the engine whether a container exited
+
+CREATE, RECREATE, START, KEEP = "created", "recreated", "started", "unchanged"
+
+
+@dataclass
+class ServiceReport:
+    """What `up` and `status` say about one service."""
+
+    name: str
+    container: str
+    state: str
+    healthy: bool
+    urls: dict[str, str]
+    id: str = ""
+    image: str = ""
+    action: str = ""
+
+    def as_dict(self) -> dict:
+        data = {k: v for k, v in self.__dict__.items() if v != "" or k in ("id",)}
+        data["id"] = self.id[:12]
+        return data
+
+
+@dataclass
+class Plan:
+    actions: dict[str, str] = field(default_factory=dict)  # service -> CREATE | RECREATE | START | KEEP
+    create_network: bool = False
+    create_volumes: list[str] = field(default_factory=list)
+
+
+def is_ours(labels: Mapping[str, str] | None, project: str) -> bool:
+    labels = labels or {}
+    return labels.get(MANAGED_LABEL) == "true" and labels.get(PROJECT_LABEL) == project
+
+
+@contextlib.contextmanager
+def open_engine(requested: str | None, announce: Callable[[str], None]) -> Iterator[Engine]:
+    """Detect and connect, announce the choice, and turn SDK/connection errors into one-line errors."""
+    from telemetry_stack.engines.detect import connect
+
+    engine = None
+    try:
+        engine = connect(requested)
+        version = engine.version()
+        announce(f"Using {engine.name} {version} at {engine.url} ({engine.source}).")
+        yield engine
+    except TelemetryError:
+        raise
+    except Exception as exc:  # SDK exceptions are translated by the backend that raised them
+        translated = engine.translate_error(exc) if engine else None
+        if translated is None and engine is None:
+            translated = EngineUnavailable(f"Could not connect to the {requested or 'container'} engine: {exc}")
+        if translated is None:
+            raise
+        raise translated from exc
+    finally:
+        if engine is not None:
+            engine.close()
+
+
+def service_urls(ports: Mapping[int, tuple[str, int]], service: str, engine_url: str) -> dict[str, str]:
+    """{port key: URL} for the published ports of a service ({container port: (host ip, host port)})."""
+    urls = {}
+    for p in PUBLISHED_PORTS:
+        if p.service == service and p.container_port in ports:
+            host_ip, host_port = ports[p.container_port]
+            urls[p.key] = http_url(reachable_host(host_ip, engine_url), host_port)
+    return urls
+
+
+def health_url(service: Service | str, urls: Mapping[str, str]) -> str | None:
+    from telemetry_stack.stack import HEALTH_PROBES
+
+    probe_def = HEALTH_PROBES[service if isinstance(service, str) else service.name]
+    base = urls.get(probe_def.port_key)
+    return base + probe_def.path if base else None
+
+
+# ----------------------------------------------------------------------------------------------- up
+
+
+def check_ownership(engine: Engine, stack: Stack) -> None:
+    """Fail before touching anything if one of our names is taken by a resource we did not create."""
+    kind = engine.name
+    for service in stack.services:
+        found = engine.container(service.container.name)
+        if found and not is_ours(found.labels, stack.project):
+            raise ConflictError(
+                f"A container named {found.name!r} exists but was not created by llama-telemetry (project {stack.project!r}); "
+                "it was left untouched.",
+                f"Remove or rename it yourself (`{kind} rm -f {found.name}` / `{kind} rename {found.name} NEW`), "
+                "or deploy beside it with --project NAME.",
+            )
+    network = engine.network(stack.network)
+    if network and not is_ours(network.labels, stack.project):
+        raise ConflictError(
+            f"A network named {stack.network!r} exists but was not created by llama-telemetry; it was left untouched.",
+            f"Remove it yourself (`{kind} network rm {stack.network}`) or deploy beside it with --project NAME.",
+        )
+    for name in stack.volumes:
+        volume = engine.volume(name)
+        if volume and not is_ours(volume.labels, stack.project):
+            raise ConflictError(
+                f"A volume named {name!r} exists but was not created by llama-telemetry; it was left untouched.",
+                f"Remove it yourself (`{kind} volume rm {name}`) or deploy beside it with --project NAME.",
+            )
+
+
+def make_plan(stack: Stack, existing: Mapping[str, ContainerInfo], network: ResourceInfo | None, volumes: Mapping[str, ResourceInfo | None]) -> Plan:
+    plan = Plan(create_network=network is None, create_volumes=[n for n, v in volumes.items() if v is None])
+    for service in stack.services:
+        current = existing.get(service.name)
+        if current is None:
+            plan.actions[service.name] = CREATE
+        elif (
+            current.labels.get("io.llama-telemetry.config-hash") != service.config_hash
+            or current.name != service.container.name
+            or plan.create_network  # the network was deleted behind our back: the old container cannot start
+            or stack.network not in current.networks
+        ):
+            plan.actions[service.name] = RECREATE
+        elif current.running:
+            plan.actions[service.name] = KEEP
+        else:
+            plan.actions[service.name] = START
+    return plan
+
+
+def port_in_use(host_ip: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host_ip, port))
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
+def check_ports(stack: Stack, plan: Plan, existing: Mapping[str, ContainerInfo], engine_url: str) -> None:
+    """Every host port a container is about to claim must be free (ports our own containers hold are fine)."""
+    if not engine_url.startswith("unix://"):
+        return  # a remote engine's ports are not on this machine; the engine itself will refuse a clash
+    ours = {b.host_port for info in existing.values() for b in info.ports}
+    for service in stack.services:
+        if plan.actions[service.name] == KEEP:
+            continue
+        for binding in service.container.ports:
+            if binding.host_port in ours:
+                continue
+            if port_in_use(binding.host_ip, binding.host_port):
+                key = next(p.key for p in PUBLISHED_PORTS if p.service == service.name and p.container_port == binding.container_port)
+                raise ConflictError(
+                    f"Port {binding.host_port} on {binding.host_ip} ({service.name}) is already in use by another program; nothing was created.",
+                    f"Free it, or choose another host port with --port {key}=N.",
+                )
+
+
+def ensure_images(engine: Engine, stack: Stack, plan: Plan, policy: str, on_pull: Callable) -> None:
+    needed = {s.container.image: s.name for s in stack.services if plan.actions[s.name] in (CREATE, RECREATE)}
+    present = {ref: engine.image_present(ref) for ref in needed}
+    missing = [f"{ref} ({service})" for ref, service in needed.items() if not present[ref]]
+    if policy == "never" and missing:
+        raise TelemetryError(
+            f"Not available locally, and --pull never forbids pulling: {', '.join(missing)}.",
+            f"Load {'it' if len(missing) == 1 else 'them'} first (`{engine.name} pull REF` or `{engine.name} load`), "
+            "or allow pulls with --pull missing.",
+        )
+    for ref in needed:
+        if policy == "always" or not present[ref]:
+            on_pull(ref, engine.pull(ref))
+
+
+def _converge_service(engine: Engine, service: Service, action: str, existing: ContainerInfo | None) -> str:
+    if action == KEEP:
+        return existing.id
+    if action == START:
+        engine.start(existing.id)
+        return existing.id
+    if existing is not None:  # RECREATE: stop cleanly so data is flushed, then replace
+        engine.stop(existing.id, STOP_TIMEOUT)
+        engine.remove_container(existing.id)
+    container_id = engine.create_container(service.container)
+    if service.files:
+        engine.put_archive(container_id, "/", service.archive())
+    engine.start(container_id)
+    return container_id
+
+
+def up(settings: Settings, ui) -> dict:
+    """Converge the engine to the stack described by settings and wait until every service is healthy."""
+    started = time.monotonic()
+    stack = build_stack(settings)
+    with open_engine(settings.engine, ui.info) as engine:
+        check_ownership(engine, stack)
+        existing = _existing_containers(engine, stack.project)
+        plan = make_plan(stack, existing, engine.network(stack.network), {n: engine.volume(n) for n in stack.volumes})
+        check_ports(stack, plan, existing, engine.url)
+        ensure_images(engine, stack, plan, settings.pull, ui.pull_progress)
+
+        if plan.create_network:
+            engine.create_network(stack.network, stack.labels)
+        for name in plan.create_volumes:
+            engine.create_volume(name, stack.labels)
+
+        ids = _run_parallel(
+            {s.name: (lambda s=s: _converge_service(engine, s, plan.actions[s.name], existing.get(s.name))) for s in stack.services}
+        )
+        reports = wait_healthy(engine, stack, ids, settings.timeout, ui)
+        for report in reports:
+            report.action = plan.actions[report.name]
+        return _summary(engine, stack, reports, settings, time.monotonic() - started)
+
+
+def _existing_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]:
+    """Our containers by service; extra copies of a service (should never exist) are removed."""
+    by_service: dict[str, ContainerInfo] = {}
+    for info in engine.containers(project_labels(project)):
+        service = info.labels.get(SERVICE_LABEL, "")
+        if service in by_service or service not in SERVICES:
+            engine.remove_container(info.id)
+        else:
+            by_service[service] = info
+    return by_service
+
+
+def _run_parallel(tasks: Mapping[str, Callable[[], str]]) -> dict[str, str]:
+    """Run one task per service concurrently; the first failure is reported with its service name."""
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="converge") as pool:
+        futures = {name: pool.submit(task) for name, task in tasks.items()}
+        results, failures = {}, []
+        for name, future in futures.items():
+            try:
+                results[name] = future.result()
+            except Exception as exc:
+                failures.append((name, exc))
+    if failures:
+        raise failures[0][1]
+    return results
+
+
+def wait_healthy(engine: Engine, stack: Stack, ids: Mapping[str, str], timeout: float, ui) -> list[ServiceReport]:
+    """Poll every service's health URL; fail at once if a container exits, or at the deadline."""
+    infos = {name: engine.container(cid) for name, cid in ids.items()}
+    reports = {}
+    for service in stack.services:
+        info = infos[service.name]
+        urls = service_urls({b.container_port: (b.host_ip, b.host_port) for b in info.ports}, service.name, engine.url)
+        reports[service.name] = ServiceReport(service.name, info.name, info.state, False, urls, info.id, info.image)
+
+    changed = threading.Event()
+    pollers = {name: Poller(health_url(name, r.urls), changed).start() for name, r in reports.items()}
+    deadline = time.monotonic() + timeout
+    try:
+        with ui.wait_progress(list(reports)) as progress:
+            while True:
+                changed.clear()
+                pending = [name for name, poller in pollers.items() if not poller.healthy.is_set()]
+                for name in reports:
+                    if name not in pending and not reports[name].healthy:
+                        reports[name].healthy = True
+                        reports[name].state = "running"
+                        progress(name, "healthy")
+                if not pending:
+                    break
+                for name in pending:
+                    info = engine.container(ids[name])
+                    if info is None or not info.running:
+                        state = "removed" if info is None else f"{info.state} (exit code {info.exit_code})"
+                        progress(name, state)
+                        raise ServiceFailed(
+                            f"{name} stopped before it became healthy: {state}.",
+                            f"Fix the cause shown in its log, then run `llama-telemetry up` again (or `llama-telemetry down`).",
+                            details=_log_tail(engine, ids[name], name),
+                        )
+                if time.monotonic() > deadline:
+                    slow = ", ".join(pending)
+                    raise ServiceFailed(
+                        f"{slow} did not become healthy within {timeout:g} s.",
+                        "Check the log lines above, or give it longer with --timeout.",
+                        details="\n".join(_log_tail(engine, ids[name], name) for name in pending),
+                    )
+                changed.wait(STATE_CHECK_INTERVAL)  # wakes early when a poller sees a service become healthy
+    finally:
+        for poller in pollers.values():
+            poller.cancel()
+    return [reports[s.name] for s in stack.services]
+
+
+def _log_tail(engine: Engine, container_id: str, name: str) -> str:
+    try:
+        lines = engine.logs(container_id, LOG_TAIL).rstrip()
+    except Exception as exc:  # the container may already be gone; the failure itself matters more
+        lines = f"(logs unavailable: {exc})"
+    return f"--- last log lines of {name} ---\n{lines or '(no output)'}"
+
+
+def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport], settings: Settings | None, elapsed: float) -> dict:
+    services = {r.name: r for r in reports}
+    otlp_http = services.get("otel-collector").urls.get("otlp-http") if "otel-collector" in services else None
+    summary = {
+        "engine": engine.name,
+        "engine_url": engine.url,
+        "project": stack.project,
+        "network": stack.network,
+        "healthy": all(r.healthy for r in reports),
+        "services": [r.as_dict() for r in reports],
+        "grafana": {"url": services["grafana"].urls.get("grafana"), "user": "admin"} if "grafana" in services else None,
+        "env": {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"} if otlp_http else {},
+    }
+    if settings is not None:
+        summary["grafana_default_password"] = settings.grafana_password == "admin"
+    summary["elapsed_seconds"] = round(elapsed, 2)
+    return summary
+
+
+# ------------------------------------------------------------------------------------- status, down
+
+
+def status(requested: str | None, project: str, ui) -> dict:
+    network_name, _, _ = resource_names(project)
+    with open_engine(requested, ui.info) as engine:
+        existing = _existing_containers_readonly(engine, project)
+        reports = []
+        for name in SERVICES:
+            info = existing.get(name)
+            if info is None:
+                reports.append(ServiceReport(name, "", "missing", False, {}))
+                continue
+            urls = service_urls({b.container_port: (b.host_ip, b.host_port) for b in info.ports}, name, engine.url)
+            target = health_url(name, urls)
+            healthy = bool(info.running and target and probe(target))
+            reports.append(ServiceReport(name, info.name, info.state, healthy, urls, info.id, info.image))
+        stack = Stack(project, network_name, (), ())
+        summary = _summary(engine, stack, reports, None, 0.0)
+        summary["network_present"] = engine.network(network_name) is not None
+        summary.pop("elapsed_seconds")
+        return summary
+
+
+def _existing_containers_readonly(engine: Engine, project: str) -> dict[str, ContainerInfo]:
+    return {info.labels.get(SERVICE_LABEL, ""): info for info in engine.containers(project_labels(project))}
+
+
+def down(requested: str | None, project: str, remove_volumes: bool, ui) -> dict:
+    network_name, _, volume_names = resource_names(project)
+    with open_engine(requested, ui.info) as engine:
+        containers = engine.containers(project_labels(project))
+
+        def stop_and_remove(info: ContainerInfo) -> str:
+            if info.running:
+                engine.stop(info.id, STOP_TIMEOUT)
+            engine.remove_container(info.id)
+            return info.name
+
+        removed = list(_run_parallel({info.id: (lambda i=info: stop_and_remove(i)) for info in containers}).values()) if containers else []
+        result = {"engine": engine.name, "engine_url": engine.url, "project": project, "removed_containers": sorted(removed)}
+
+        network = engine.network(network_name)
+        result["removed_network"] = None
+        if network and is_ours(network.labels, project):
+            engine.remove_network(network_name)
+            result["removed_network"] = network_name
+        elif network:
+            ui.warn(f"Network {network_name!r} was not created by llama-telemetry; left untouched.")
+
+        result["removed_volumes"], result["kept_volumes"] = [], []
+        for name in volume_names.values():
+            volume = engine.volume(name)
+            if volume is None:
+                continue
+            if not is_ours(volume.labels, project):
+                ui.warn(f"Volume {name!r} was not created by llama-telemetry; left untouched.")
+            elif remove_volumes:
+                engine.remove_volume(name)
+                result["removed_volumes"].append(name)
+            else:
+                result["kept_volumes"].append(name)
+        return result
+
+
+__all__ = ["up", "down", "status", "UsageError"]

@@ -1,0 +1,143 @@
+"""Podman through its own SDK (podman-py) and the libpod REST API."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Mapping
+
+import podman
+import podman.errors
+import requests
+
+from telemetry_stack.engines.base import ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
+from telemetry_stack.errors import EngineUnavailable, TelemetryError
+
+API_TIMEOUT = 60
+# libpod's pull stream reports text lines such as "Copying blob sha256:abc... done".
+_BLOB_LINE = re.compile(r"^(Copying (?:blob|config)) (?:sha256:)?([0-9a-f]{12})[0-9a-f]*\s*(.*)$")
+
+
+class PodmanEngine:
+    name = "podman"
+
+    def __init__(self, url: str):
+        self.url = url
+        self._client = podman.PodmanClient(base_url=url, timeout=API_TIMEOUT)
+
+    def version(self) -> str:
+        return self._client.version().get("Version", "unknown")
+
+    def close(self) -> None:
+        self._client.close()
+
+    def translate_error(self, exc: BaseException) -> TelemetryError | None:
+        if isinstance(exc, podman.errors.APIError):
+            return TelemetryError(f"Podman refused the request: {exc.explanation or exc}")
+        if isinstance(exc, (requests.ConnectionError, podman.errors.PodmanError)):
+            return EngineUnavailable(
+                f"Lost the connection to Podman at {self.url}: {exc}.", "Check that the Podman API service is still running."
+            )
+        return None
+
+    # images
+    def image_present(self, ref: str) -> bool:
+        return self._client.images.exists(ref)
+
+    def pull(self, ref: str) -> Iterator[PullEvent]:
+        repo, tag = split_image_ref(ref)
+        stream = self._client.images.pull(repo, tag=tag, stream=True, decode=True, compatMode=False)
+        for event in stream:
+            if event.get("error"):
+                raise TelemetryError(f"Pulling {ref} failed: {event['error']}")
+            for line in str(event.get("stream", "")).splitlines():
+                match = _BLOB_LINE.match(line.strip())
+                if match:
+                    yield PullEvent(match.group(2), match.group(3) or match.group(1))
+            if event.get("id"):
+                yield PullEvent(ref, "Pull complete")
+
+    # containers
+    def containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        # podman-py takes list filters as "name=value" items; several label filters must all match.
+        found = self._client.containers.list(all=True, filters=[f"label={k}={v}" for k, v in labels.items()])
+        return matching_containers((self.container(c.id) for c in found), labels)
+
+    def container(self, name_or_id: str) -> ContainerInfo | None:
+        try:
+            return container_info(self._client.containers.get(name_or_id).inspect())
+        except podman.errors.NotFound:
+            return None
+
+    def create_container(self, spec: ContainerSpec) -> str:
+        created = self._client.containers.create(
+            spec.image,
+            name=spec.name,
+            command=list(spec.command) or None,
+            user=spec.user,
+            environment=dict(spec.environment),
+            labels=dict(spec.labels),
+            ports={f"{p.container_port}/tcp": (p.host_ip, p.host_port) for p in spec.ports},
+            volumes={name: {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()},
+            networks={spec.network: {"aliases": list(spec.aliases)}},
+            no_new_privileges=True,
+            cap_drop=["ALL"],
+        )
+        return created.id
+
+    def put_archive(self, container_id: str, path: str, data: bytes) -> None:
+        # podman-py reports failure as a False return value, not an exception.
+        if not self._client.containers.get(container_id).put_archive(path, data):
+            raise TelemetryError(f"Podman could not copy the configuration into container {container_id[:12]}.")
+
+    def start(self, container_id: str) -> None:
+        self._client.containers.get(container_id).start()
+
+    def stop(self, container_id: str, timeout: int) -> None:
+        self._client.containers.get(container_id).stop(timeout=timeout, ignore=True)
+
+    def remove_container(self, container_id: str) -> None:
+        try:
+            self._client.containers.get(container_id).remove(force=True)
+        except podman.errors.NotFound:
+            pass
+
+    def logs(self, container_id: str, tail: int) -> str:
+        chunks = self._client.containers.get(container_id).logs(tail=tail)
+        return b"".join(chunks).decode(errors="replace")
+
+    def stream_logs(self, container_id: str, tail: int, follow: bool) -> Iterator[bytes]:
+        return self._client.containers.get(container_id).logs(stream=True, follow=follow, tail=tail)
+
+    # networks and volumes
+    def network(self, name: str) -> ResourceInfo | None:
+        try:
+            return resource_info(self._client.networks.get(name).attrs)
+        except podman.errors.NotFound:
+            return None
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> None:
+        self._client.networks.create(name, driver="bridge", dns_enabled=True, labels=dict(labels))
+
+    def remove_network(self, name: str) -> None:
+        try:
+            self._client.networks.remove(name)
+        except podman.errors.NotFound:
+            pass
+
+    def volume(self, name: str) -> ResourceInfo | None:
+        try:
+            return resource_info(self._client.volumes.get(name).attrs)
+        except podman.errors.NotFound:
+            return None
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self._client.volumes.create(name, labels=dict(labels))
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self._client.volumes.remove(name)
+        except podman.errors.NotFound:
+            pass
+
+

@@ -1,0 +1,73 @@
+"""HTTP health probes against the services' real endpoints, as seen from the host."""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import threading
+import time
+from urllib.parse import urlparse
+
+POLL_INTERVAL = 0.1  # seconds between probes of one service: readiness is noticed within ~100 ms
+PROBE_TIMEOUT = 1.0
+
+
+def probe(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
+    """True when GET url answers 200. Never raises for network trouble."""
+    parsed = urlparse(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
+    try:
+        conn.request("GET", parsed.path or "/", headers={"Connection": "close"})
+        response = conn.getresponse()
+        response.read()
+        return response.status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def reachable_host(host_ip: str, engine_url: str = "") -> str:
+    """The address to reach a published port from here: the remote engine's host, or the bound IP."""
+    engine = urlparse(engine_url)
+    if engine.scheme in ("tcp", "ssh", "http", "https") and engine.hostname not in (None, "localhost", "127.0.0.1", "::1"):
+        return engine.hostname
+    if not host_ip or host_ip == "0.0.0.0":
+        return "127.0.0.1"
+    if ipaddress.ip_address(host_ip).is_unspecified:
+        return "::1"
+    return host_ip
+
+
+def http_url(host: str, port: int, path: str = "") -> str:
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{port}{path}"
+
+
+class Poller:
+    """Polls one URL every POLL_INTERVAL on a daemon thread until it answers or is cancelled."""
+
+    def __init__(self, url: str, changed: threading.Event | None = None):
+        self.url = url
+        self.healthy = threading.Event()
+        self._cancelled = threading.Event()
+        self._changed = changed  # shared with the waiter, so it wakes as soon as any service is ready
+        self._thread = threading.Thread(target=self._run, name=f"probe {url}", daemon=True)
+
+    def start(self) -> "Poller":
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def _run(self) -> None:
+        while not self._cancelled.is_set():
+            started = time.monotonic()
+            if probe(self.url, timeout=PROBE_TIMEOUT):
+                self.healthy.set()
+                if self._changed is not None:
+                    self._changed.set()
+                return
+            self._cancelled.wait(max(0.0, POLL_INTERVAL - (time.monotonic() - started)))

@@ -1,0 +1,109 @@
+"""Render the stack's configuration files from the jinja2 templates, plus the dashboards.
+
+The result is a mapping of relative paths ("<service>/<path below its config root>") to bytes: the same
+files `render --output DIR` writes and `up` copies into the containers.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+from telemetry_stack.errors import UsageError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+METRIC_PREFIX = "llama_stack"
+SCRAPE_INTERVAL = "5s"
+COLLECTOR_METRICS_PORT = 8889
+DATASOURCE_UIDS = {"prometheus": "llama-telemetry-prometheus", "jaeger": "llama-telemetry-jaeger"}
+DASHBOARD_FOLDER = "Llama Stack"
+# Where each service's rendered files land inside its container (the images' own config directories).
+CONFIG_ROOTS = {
+    "otel-collector": "/etc/otelcol-contrib/",
+    "prometheus": "/etc/prometheus/",
+    "grafana": "/etc/grafana/",
+}
+GRAFANA_DASHBOARDS_DIR = "dashboards/llama-stack"
+
+TEMPLATES = {
+    "otel-collector/config.yaml": "otel-collector.yaml.j2",
+    "prometheus/prometheus.yml": "prometheus.yml.j2",
+    "grafana/provisioning/datasources/llama-telemetry.yaml": "grafana-datasources.yaml.j2",
+    "grafana/provisioning/dashboards/llama-telemetry.yaml": "grafana-dashboards.yaml.j2",
+}
+
+
+def resource_dir(name: str) -> Path:
+    """templates/ or dashboards/: inside the installed package, or at the top of a source checkout."""
+    for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"llama-telemetry is missing its {name}/ directory; reinstall the package.")
+
+
+def _yaml_scalar(value: object) -> str:
+    # JSON strings are valid YAML scalars, so quoting through json escapes anything a value may hold.
+    return json.dumps(value)
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    import jinja2  # imported lazily: commands that render nothing should not pay for it
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["yaml"] = _yaml_scalar
+    return env
+
+
+def template_context(hosts: Mapping[str, str]) -> dict:
+    return {
+        "hosts": {name.replace("-", "_"): host for name, host in hosts.items()},
+        "ports": {"otlp_grpc": 4317, "otlp_http": 4318, "collector_health": 13133, "collector_metrics": COLLECTOR_METRICS_PORT},
+        "metric_prefix": METRIC_PREFIX,
+        "scrape_interval": SCRAPE_INTERVAL,
+        "datasource_uids": DATASOURCE_UIDS,
+        "dashboard_folder": DASHBOARD_FOLDER,
+        "dashboards_path": CONFIG_ROOTS["grafana"] + GRAFANA_DASHBOARDS_DIR,
+    }
+
+
+def dashboard_files() -> dict[str, bytes]:
+    return {
+        f"grafana/{GRAFANA_DASHBOARDS_DIR}/{path.name}": path.read_bytes()
+        for path in sorted(resource_dir("dashboards").glob("*.json"))
+    }
+
+
+def render_files(hosts: Mapping[str, str]) -> dict[str, bytes]:
+    """All configuration files of the stack. `hosts` maps service names to their names on the network."""
+    env = _environment()
+    context = template_context(hosts)
+    files = {path: env.get_template(template).render(context).encode() for path, template in TEMPLATES.items()}
+    files.update(dashboard_files())
+    return files
+
+
+def container_path(relative: str) -> tuple[str, str]:
+    """("grafana/provisioning/x.yaml") -> ("grafana", "/etc/grafana/provisioning/x.yaml")."""
+    service, _, rest = relative.partition("/")
+    return service, CONFIG_ROOTS[service] + rest
+
+
+def write_files(files: Mapping[str, bytes], output: Path) -> list[Path]:
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--output {output} exists and is not a directory.", "Name a directory (it is created if missing).")
+    written = []
+    for relative, content in sorted(files.items()):
+        target = output / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        written.append(target)
+    return written

@@ -1,0 +1,84 @@
+"""Shared fixtures: run the real CLI, and reach the real engines (never a mocked SDK).
+
+Engine tests skip when an engine is not running on a developer machine. CI sets
+LLAMA_TELEMETRY_REQUIRE_ENGINES=docker,podman: then an unreachable engine fails the test, and the
+session fails unless engine tests really passed on every required engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIRED_ENGINES = tuple(e for e in os.environ.get("LLAMA_TELEMETRY_REQUIRE_ENGINES", "").split(",") if e)
+_engine_passes: dict[str, int] = {}
+
+
+def required(tool: str) -> bool:
+    return tool in REQUIRED_ENGINES or (bool(REQUIRED_ENGINES) and tool in ("promtool", "prometheus"))
+
+
+def skip_or_fail(tool: str, reason: str) -> None:
+    if required(tool):
+        pytest.fail(f"{reason} (required by LLAMA_TELEMETRY_REQUIRE_ENGINES)")
+    pytest.skip(reason)
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180, cwd: Path | None = None) -> Result:
+    """Run `python -m telemetry_stack ARGS` as a user would (a subprocess, no shared state)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_TELEMETRY_") or k.endswith("REQUIRE_ENGINES")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "telemetry_stack", *args],
+        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or REPO,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def pytest_runtest_logreport(report):
+    engine = getattr(report, "engine_name", None)
+    if engine and report.when == "call" and report.passed:
+        _engine_passes[engine] = _engine_passes.get(engine, 0) + 1
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "engine_name" in callspec.params:
+        outcome.get_result().engine_name = callspec.params["engine_name"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not REQUIRED_ENGINES or session.config.option.collectonly:
+        return
+    missing = [e for e in REQUIRED_ENGINES if _engine_passes.get(e, 0) == 0]
+    if missing:
+        print(f"\nERROR: no engine test passed on {', '.join(missing)}, but LLAMA_TELEMETRY_REQUIRE_ENGINES requires it.")
+        session.exitstatus = 1
+    else:
+        counts = ", ".join(f"{e}: {_engine_passes[e]}" for e in REQUIRED_ENGINES)
+        print(f"\nEngine tests passed per engine: {counts}")

@@ -1,0 +1,93 @@
+"""Fixtures for tests against the real Docker Engine and Podman, with the suite's local stand-in images."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+
+import pytest
+
+from tests.conftest import run_cli, skip_or_fail
+from tests.engine.images import IMAGE_REFS, build_images
+
+ENGINE_NAMES = ("docker", "podman")
+
+
+@pytest.fixture(scope="session", params=ENGINE_NAMES)
+def engine_name(request) -> str:
+    from telemetry_stack.engines.detect import detect
+    from telemetry_stack.errors import EngineUnavailable
+
+    try:
+        detect(request.param)
+    except EngineUnavailable as exc:
+        skip_or_fail(request.param, f"{request.param} is not running here: {exc.message}")
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def images(engine_name) -> dict[str, str]:
+    return build_images(engine_name)
+
+
+@pytest.fixture(scope="session")
+def engine(engine_name):
+    """The product's own Engine object, to inspect what the CLI did (and to set up foreign resources)."""
+    from telemetry_stack.engines.detect import connect
+
+    connected = connect(engine_name)
+    yield connected
+    connected.close()
+
+
+@pytest.fixture
+def stack_env(engine_name, images) -> dict[str, str]:
+    """Environment that points the CLI at one engine and the local images, offline."""
+    return {
+        "LLAMA_TELEMETRY_CONTAINER": engine_name,
+        "LLAMA_TELEMETRY_IMAGE": " ".join(f"{svc}={ref}" for svc, ref in images.items()),
+        "LLAMA_TELEMETRY_PULL": "never",
+        "LLAMA_TELEMETRY_TIMEOUT": "60",
+    }
+
+
+@pytest.fixture
+def image_env(images):
+    """LLAMA_TELEMETRY_IMAGE with some services' images replaced (a --image flag would replace them all)."""
+
+    def env(**overrides: str) -> dict[str, str]:
+        chosen = {**images, **{k.replace("_", "-"): v for k, v in overrides.items()}}
+        return {"LLAMA_TELEMETRY_IMAGE": " ".join(f"{svc}={ref}" for svc, ref in chosen.items())}
+
+    return env
+
+
+@pytest.fixture
+def tele(stack_env, engine_name):
+    """Run the CLI against this engine; whatever a test deploys is torn down afterwards."""
+
+    def run(*args: str, env: dict[str, str] | None = None):
+        return run_cli(*args, env={**stack_env, **(env or {})})
+
+    yield run
+    result = run("down", "--volumes")
+    assert result.code == 0, result.stderr
+
+
+def engine_cli(engine_name: str, *args: str) -> subprocess.CompletedProcess:
+    """The engine's own CLI, used only by tests to set up foreign resources and inspect volumes."""
+    return subprocess.run([engine_name, *args], capture_output=True, text=True, timeout=120)
+
+
+@contextlib.contextmanager
+def foreign_container(engine_name: str, name: str, image: str):
+    """A container we did not create (no labels), removed after the test by the test itself."""
+    created = engine_cli(engine_name, "create", "--name", name, image)
+    assert created.returncode == 0, created.stderr
+    try:
+        yield created.stdout.strip()
+    finally:
+        engine_cli(engine_name, "rm", "-f", name)
+
+
+__all__ = ["IMAGE_REFS", "engine_cli", "foreign_container"]

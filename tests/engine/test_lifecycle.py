@@ -1,0 +1,83 @@
+"""The deployer end to end on the real engines: up, status, idempotent up, down, volumes."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+from telemetry_stack.stack import project_labels, resource_names
+
+NETWORK, CONTAINERS, VOLUMES = resource_names("default")
+
+
+def _ids(summary: dict) -> dict[str, str]:
+    return {s["name"]: s["id"] for s in summary["services"]}
+
+
+def test_up_status_up_down_volumes(tele, engine, engine_name):
+    first = tele("up", "--json")
+    assert first.code == 0, first.stderr
+    summary = first.json
+    assert summary["engine"] == engine_name and summary["healthy"] is True
+    assert [s["name"] for s in summary["services"]] == ["jaeger", "otel-collector", "prometheus", "grafana"]
+    assert {s["action"] for s in summary["services"]} == {"created"}
+    assert summary["env"] == {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+    assert "admin" not in first.stdout.replace('"user": "admin"', "")  # the password never appears in JSON
+    assert f"Using {engine_name}" in first.stderr  # which engine and socket were chosen
+
+    # Every resource carries our labels; configs were copied in (no bind mounts) and the services use them.
+    ours = engine.containers(project_labels("default"))
+    assert sorted(c.name for c in ours) == sorted(CONTAINERS.values())
+    assert all(c.running and NETWORK in c.networks for c in ours)
+    assert engine.network(NETWORK).labels["io.llama-telemetry.managed"] == "true"
+    loaded = urllib.request.urlopen("http://127.0.0.1:9090/api/v1/status/config", timeout=5).read().decode()
+    assert "otel-collector:8889" in loaded  # the real Prometheus loaded our rendered prometheus.yml
+
+    status = tele("status", "--json")
+    assert status.code == 0, status.stderr
+    by_name = {s["name"]: s for s in status.json["services"]}
+    assert all(s["state"] == "running" and s["healthy"] for s in by_name.values())
+    assert by_name["grafana"]["urls"] == {"grafana": "http://127.0.0.1:3000"}
+    assert by_name["otel-collector"]["urls"]["otlp-grpc"] == "http://127.0.0.1:4317"
+
+    started = time.monotonic()
+    second = tele("up", "--json")
+    assert second.code == 0, second.stderr
+    assert {s["action"] for s in second.json["services"]} == {"unchanged"}
+    assert _ids(second.json) == _ids(summary)  # same containers: nothing recreated
+    assert time.monotonic() - started < 10
+
+    down = tele("down", "--json")
+    assert down.code == 0, down.stderr
+    assert sorted(down.json["removed_containers"]) == sorted(CONTAINERS.values())
+    assert down.json["removed_network"] == NETWORK
+    assert sorted(down.json["kept_volumes"]) == sorted(VOLUMES.values())
+    assert engine.containers(project_labels("default")) == []
+    assert engine.network(NETWORK) is None
+    assert all(engine.volume(v) is not None for v in VOLUMES.values())  # data survives down
+
+    again = tele("down")
+    assert again.code == 0, again.stderr  # nothing deployed is not an error
+
+    gone = tele("down", "--volumes", "--json")
+    assert gone.code == 0, gone.stderr
+    assert sorted(gone.json["removed_volumes"]) == sorted(VOLUMES.values())
+    assert all(engine.volume(v) is None for v in VOLUMES.values())
+
+
+def test_changed_port_recreates_only_that_service(tele):
+    first = tele("up", "--json")
+    assert first.code == 0, first.stderr
+    moved = tele("up", "--json", "--port", "grafana=3001")
+    assert moved.code == 0, moved.stderr
+    actions = {s["name"]: s["action"] for s in moved.json["services"]}
+    assert actions == {"jaeger": "unchanged", "otel-collector": "unchanged", "prometheus": "unchanged", "grafana": "recreated"}
+    ids_before, ids_after = _ids(first.json), _ids(moved.json)
+    assert {k for k in ids_before if ids_before[k] != ids_after[k]} == {"grafana"}
+    assert moved.json["grafana"]["url"] == "http://127.0.0.1:3001"
+
+
+def test_status_when_nothing_is_deployed(tele):
+    result = tele("status", "--json")
+    assert result.code == 3
+    assert {s["state"] for s in result.json["services"]} == {"missing"}
