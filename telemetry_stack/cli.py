@@ -1,7 +1,8 @@
 """The `llama-telemetry` command line: parse options, build Settings, call one function, print.
 
-Heavy modules (SDKs, jinja2, rich) are imported inside the commands that need them, so `--help`
-and argument errors stay fast.
+Heavy modules (SDKs, jinja2, rich, OpenTelemetry) are imported inside the commands that need them, so
+`--help` and argument errors stay fast. Option values may come from flags, environment variables or a
+config file (flag > env > file > default); `_settings` records which, for `llama-telemetry config`.
 """
 
 from __future__ import annotations
@@ -25,16 +26,27 @@ app = typer.Typer(
 
 ENV = "LLAMA_TELEMETRY_"
 
+# Options shared by several commands. Defaults are None so a value's source (flag, env, config file) is known.
+ConfigOpt = typer.Option(None, "--config", envvar=ENV + "CONFIG", metavar="FILE", help="YAML config file (default: ./llama-telemetry.yaml, then the user config dir).")
 ContainerOpt = typer.Option(None, "--container", envvar=ENV + "CONTAINER", metavar="docker|podman", help="Container engine (default: auto-detect, Docker first).")
-ProjectOpt = typer.Option("default", "--project", envvar=ENV + "PROJECT", help="Name of the stack; a non-default project gets its own containers, network and volumes.")
+ProjectOpt = typer.Option(None, "--project", envvar=ENV + "PROJECT", help="Name of the stack (default: default); another project gets its own containers, network, volumes.")
+ImageOpt = typer.Option([], "--image", envvar=ENV + "IMAGE", metavar="SERVICE=REF", help="Another image for jaeger, otel-collector, prometheus or grafana. Repeatable.")
+PortOpt = typer.Option([], "--port", envvar=ENV + "PORT", metavar="KEY=PORT", help="Host port for jaeger, otlp-grpc, otlp-http, collector-health, prometheus, grafana. Repeatable.")
+PortsOpt = typer.Option(None, "--ports", envvar=ENV + "PORTS", metavar="auto", help="`auto`: pick free host ports (kept across `up`s) and report them.")
+PullOpt = typer.Option(None, "--pull", envvar=ENV + "PULL", metavar="missing|always|never", help="When to pull images (default: missing).")
+BindOpt = typer.Option(None, "--bind", envvar=ENV + "BIND", metavar="ADDRESS", help="Host address the ports are published on (default: 127.0.0.1).")
+TimeoutOpt = typer.Option(None, "--timeout", envvar=ENV + "TIMEOUT", metavar="SECONDS", help="How long to wait (default: 120 s for up, 60 s for verify).")
+PasswordOpt = typer.Option(None, "--grafana-password", envvar=ENV + "GRAFANA_PASSWORD", help="Grafana admin password (default: admin; required when binding beyond loopback).")
+RedactOpt = typer.Option(None, "--redact-content/--keep-content", envvar=ENV + "REDACT_CONTENT", help="Drop GenAI prompt/response content from spans in the collector (default: keep).")
 JsonOpt = typer.Option(False, "--json", envvar=ENV + "JSON", help="Print one JSON document on stdout (progress goes to stderr).")
+QuietOpt = typer.Option(False, "--quiet", "-q", envvar=ENV + "QUIET", help="Print only errors (and the JSON document with --json).")
 
 
-def _run(json_output: bool, action: Callable[["UI"], int | None]) -> None:
+def _run(json_output: bool, quiet: bool, action: Callable) -> None:
     """Run a command body, turning expected failures into one-line errors and exit codes."""
     from telemetry_stack.output import UI
 
-    ui = UI(json_output=json_output)
+    ui = UI(json_output=json_output, quiet=quiet)
     try:
         code = action(ui) or 0
     except TelemetryError as error:
@@ -44,106 +56,382 @@ def _run(json_output: bool, action: Callable[["UI"], int | None]) -> None:
         raise typer.Exit(error.exit_code)
     except KeyboardInterrupt:
         print(
-            "\nInterrupted. Containers created so far were left as they are: run `llama-telemetry up` to finish, "
-            "or `llama-telemetry down` to remove them.",
+            "\nInterrupted. Whatever was created so far was left as it is: run `llama-telemetry up` to finish, "
+            "or `llama-telemetry down` to remove it.",
             file=sys.stderr,
         )
         raise typer.Exit(130)
     raise typer.Exit(code)
 
 
+# build_settings keyword -> the CLI parameter that feeds it
+_PARAMETER_OF = {"engine": "container", "images": "image", "ports": "port", "ports_auto": "ports"}
+
+
+def _settings(ctx: typer.Context, config: Optional[str], **values):
+    """Settings from this command's options plus the config file, remembering where each value came from."""
+    from telemetry_stack.settings import build_settings, find_config_file
+
+    params = {p.name: p for p in ctx.command.params}
+    sources = {}
+    for name in values:
+        parameter = _PARAMETER_OF.get(name, name)
+        kind = getattr(ctx.get_parameter_source(parameter), "name", "")
+        if kind == "COMMANDLINE":
+            sources[name] = "flag"
+        elif kind == "ENVIRONMENT":
+            sources[name] = f"env {params[parameter].envvar}"
+    if "ports_auto" in values:
+        raw = values["ports_auto"]
+        if raw not in (None, "auto"):
+            raise UsageError(f"--ports {raw!r}: the only value is auto.", "Use --port KEY=N for fixed ports.")
+        values["ports_auto"] = True if raw == "auto" else None
+    return build_settings(config_file=find_config_file(config), sources=sources, **values)
+
+
+# ------------------------------------------------------------------------------------- the stack
+
+
 @app.command()
 def up(
+    ctx: typer.Context,
+    config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
-    project: str = ProjectOpt,
-    image: List[str] = typer.Option([], "--image", envvar=ENV + "IMAGE", metavar="SERVICE=REF", help="Use another image for a service (jaeger, otel-collector, prometheus, grafana). Repeatable."),
-    port: List[str] = typer.Option([], "--port", envvar=ENV + "PORT", metavar="KEY=PORT", help="Publish on another host port: jaeger, otlp-grpc, otlp-http, collector-health, prometheus, grafana. Repeatable."),
-    pull: str = typer.Option("missing", "--pull", envvar=ENV + "PULL", metavar="missing|always|never", help="When to pull images."),
-    bind: str = typer.Option("127.0.0.1", "--bind", envvar=ENV + "BIND", metavar="ADDRESS", help="Host address the ports are published on."),
-    timeout: float = typer.Option(120.0, "--timeout", envvar=ENV + "TIMEOUT", metavar="SECONDS", help="How long to wait for every service to become healthy."),
-    grafana_password: Optional[str] = typer.Option(None, "--grafana-password", envvar=ENV + "GRAFANA_PASSWORD", help="Grafana admin password (default admin; required when binding beyond loopback)."),
+    project: Optional[str] = ProjectOpt,
+    image: List[str] = ImageOpt,
+    port: List[str] = PortOpt,
+    ports: Optional[str] = PortsOpt,
+    pull: Optional[str] = PullOpt,
+    bind: Optional[str] = BindOpt,
+    timeout: Optional[float] = TimeoutOpt,
+    grafana_password: Optional[str] = PasswordOpt,
+    redact_content: Optional[bool] = RedactOpt,
+    verify: bool = typer.Option(False, "--verify", envvar=ENV + "VERIFY", help="Run `verify` right after the stack is healthy."),
     json_output: bool = JsonOpt,
+    quiet: bool = QuietOpt,
 ) -> None:
     """Deploy the stack (or bring it up to date) and wait until every service is healthy."""
 
     def action(ui) -> int:
         from telemetry_stack import deploy
-        from telemetry_stack.settings import build_settings
 
-        settings = build_settings(
-            engine=container, project=project, images=image, ports=port, bind=bind, pull=pull,
-            timeout=timeout, grafana_password=grafana_password,
+        settings = _settings(
+            ctx, config, engine=container, project=project, images=image, ports=port, ports_auto=ports, pull=pull,
+            bind=bind, timeout=timeout, grafana_password=grafana_password, redact_content=redact_content,
         )
-        ui.show_up(deploy.up(settings, ui))
-        return 0
+        summary = deploy.up(settings, ui)
+        if verify:
+            from telemetry_stack.verify import verify_stack
 
-    _run(json_output, action)
+            summary["verify"] = verify_stack(summary, settings.grafana_password, 60.0, ui)
+        ui.show_up(summary)
+        return 0 if not verify or summary["verify"]["ok"] else EXIT_FAILURE
+
+    _run(json_output, quiet, action)
 
 
 @app.command()
 def down(
+    ctx: typer.Context,
+    config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
-    project: str = ProjectOpt,
+    project: Optional[str] = ProjectOpt,
     volumes: bool = typer.Option(False, "--volumes", envvar=ENV + "DOWN_VOLUMES", help="Also remove the Prometheus and Grafana data volumes."),
     json_output: bool = JsonOpt,
+    quiet: bool = QuietOpt,
 ) -> None:
     """Stop and remove the stack's containers and network (data volumes only with --volumes)."""
 
     def action(ui) -> int:
         from telemetry_stack import deploy
-        from telemetry_stack.settings import build_settings
 
-        settings = build_settings(engine=container, project=project)
+        settings = _settings(ctx, config, engine=container, project=project)
         ui.show_down(deploy.down(settings.engine, settings.project, volumes, ui))
         return 0
 
-    _run(json_output, action)
+    _run(json_output, quiet, action)
 
 
 @app.command()
 def status(
+    ctx: typer.Context,
+    config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
-    project: str = ProjectOpt,
+    project: Optional[str] = ProjectOpt,
     json_output: bool = JsonOpt,
+    quiet: bool = QuietOpt,
 ) -> None:
     """Show each service's state, health and URLs. Exit code 0 when all are healthy, 3 when not."""
 
     def action(ui) -> int:
         from telemetry_stack import deploy
-        from telemetry_stack.settings import build_settings
 
-        settings = build_settings(engine=container, project=project)
+        settings = _settings(ctx, config, engine=container, project=project)
         summary = deploy.status(settings.engine, settings.project, ui)
         ui.show_status(summary)
         return 0 if summary["healthy"] else EXIT_UNHEALTHY
 
-    _run(json_output, action)
+    _run(json_output, quiet, action)
 
 
 @app.command()
 def render(
+    ctx: typer.Context,
     output: Path = typer.Option(..., "--output", "-o", envvar=ENV + "OUTPUT", metavar="DIR", help="Directory to write into (created if missing)."),
+    format: str = typer.Option("files", "--format", "-f", envvar=ENV + "FORMAT", metavar="files|compose|kubernetes", help="Plain config files, a compose project, or Kubernetes manifests."),
+    config: Optional[str] = ConfigOpt,
+    project: Optional[str] = ProjectOpt,
+    image: List[str] = ImageOpt,
+    port: List[str] = PortOpt,
+    bind: Optional[str] = BindOpt,
+    grafana_password: Optional[str] = PasswordOpt,
+    redact_content: Optional[bool] = RedactOpt,
     json_output: bool = JsonOpt,
+    quiet: bool = QuietOpt,
 ) -> None:
-    """Write every rendered config file and the six dashboards into DIR, without touching any engine."""
+    """Write the rendered configuration (and the six dashboards) into DIR, without touching any engine."""
 
     def action(ui) -> int:
-        from telemetry_stack.render import render_files, write_files
-        from telemetry_stack.settings import SERVICES
+        from telemetry_stack.render import write_files
 
+        settings = _settings(
+            ctx, config, project=project, images=image, ports=port, bind=bind,
+            grafana_password=grafana_password, redact_content=redact_content,
+        )
+        files = _rendered(format, settings)
         try:
-            written = write_files(render_files({svc: svc for svc in SERVICES}), output)
+            written = write_files(files, output)
         except OSError as exc:
             raise TelemetryError(f"Could not write to {output}: {exc.strerror or exc}.", "Choose a directory you can write to.") from None
+        relative = [str(p.relative_to(output)) for p in written]
         if json_output:
-            ui.emit_json({"output": str(output), "files": [str(p.relative_to(output)) for p in written]})
+            ui.emit_json({"output": str(output), "format": format, "files": relative})
         else:
             ui.info(f"Wrote {len(written)} files to {output}:")
-            for path in written:
-                ui.info(f"  {path.relative_to(output)}")
+            for path in relative:
+                ui.info(f"  {path}")
         return 0
 
-    _run(json_output, action)
+    _run(json_output, quiet, action)
+
+
+def _rendered(format: str, settings) -> dict[str, bytes]:
+    from telemetry_stack.stack import build_stack
+
+    if format == "files":
+        from telemetry_stack.render import render_files
+        from telemetry_stack.settings import SERVICES
+
+        return render_files({svc: svc for svc in SERVICES}, redact_content=settings.redact_content)
+    if format == "compose":
+        from telemetry_stack.export import compose_files
+
+        return compose_files(build_stack(settings))
+    if format in ("kubernetes", "k8s"):
+        from telemetry_stack.export import kubernetes_files
+
+        return kubernetes_files(build_stack(settings))
+    raise UsageError(f"--format {format!r} is not supported.", "Use files, compose or kubernetes.")
+
+
+# --------------------------------------------------------------------------------- daily use, CI
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    config: Optional[str] = ConfigOpt,
+    container: Optional[str] = ContainerOpt,
+    project: Optional[str] = ProjectOpt,
+    grafana_password: Optional[str] = PasswordOpt,
+    timeout: Optional[float] = TimeoutOpt,
+    json_output: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Prove the pipeline end to end: a span reaches Jaeger, a metric reaches Prometheus, Grafana's datasources answer."""
+
+    def action(ui) -> int:
+        from telemetry_stack import deploy
+        from telemetry_stack.verify import verify_stack
+
+        settings = _settings(ctx, config, engine=container, project=project, grafana_password=grafana_password, timeout=timeout)
+        summary = deploy.status(settings.engine, settings.project, ui)
+        deploy.require_healthy(summary)
+        wait = settings.timeout if settings.sources.get("timeout") != "default" else 60.0
+        result = verify_stack(summary, settings.grafana_password, wait, ui)
+        if json_output:
+            ui.emit_json(result)
+        return 0 if result["ok"] else EXIT_FAILURE
+
+    _run(json_output, quiet, action)
+
+
+@app.command()
+def env(
+    ctx: typer.Context,
+    format: str = typer.Option("shell", "--format", "-f", envvar=ENV + "ENV_FORMAT", metavar="shell|dotenv|json|github", help="Output format."),
+    service_name: str = typer.Option("llama-stack", "--service-name", envvar=ENV + "SERVICE_NAME", help="OTEL_SERVICE_NAME for your app."),
+    config: Optional[str] = ConfigOpt,
+    container: Optional[str] = ContainerOpt,
+    project: Optional[str] = ProjectOpt,
+) -> None:
+    """Print the OTEL_* settings an app needs: `eval "$(llama-telemetry env)"`, a .env file, or $GITHUB_ENV."""
+
+    def action(ui) -> int:
+        from telemetry_stack import deploy
+        from telemetry_stack.output import format_env
+
+        if format not in ("shell", "dotenv", "json", "github"):
+            raise UsageError(f"--format {format!r} is not supported.", "Use shell, dotenv, json or github.")
+        settings = _settings(ctx, config, engine=container, project=project)
+        ui.quiet = True  # stdout is for the variables only
+        summary = deploy.status(settings.engine, settings.project, ui)
+        if not summary["env"]:
+            raise TelemetryError(f"The collector of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first.")
+        print(format_env({**summary["env"], "OTEL_SERVICE_NAME": service_name}, format))
+        return 0
+
+    _run(False, True, action)
+
+
+@app.command()
+def logs(
+    ctx: typer.Context,
+    service: str = typer.Argument(..., metavar="SERVICE", help="jaeger, otel-collector, prometheus or grafana."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines until Ctrl-C."),
+    tail: int = typer.Option(100, "--tail", "-n", min=0, metavar="N", help="Lines from the end to start with."),
+    config: Optional[str] = ConfigOpt,
+    container: Optional[str] = ContainerOpt,
+    project: Optional[str] = ProjectOpt,
+) -> None:
+    """Print a service's container log."""
+
+    def action(ui) -> int:
+        from telemetry_stack import deploy
+
+        settings = _settings(ctx, config, engine=container, project=project)
+        for chunk in deploy.logs(settings.engine, settings.project, service, tail, follow, ui):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+        return 0
+
+    _run(False, False, action)
+
+
+@app.command("open")
+def open_ui(
+    ctx: typer.Context,
+    service: str = typer.Argument("grafana", metavar="[SERVICE]", help="grafana (default), jaeger or prometheus."),
+    config: Optional[str] = ConfigOpt,
+    container: Optional[str] = ContainerOpt,
+    project: Optional[str] = ProjectOpt,
+) -> None:
+    """Open a UI in the browser (prints the URL where there is no browser)."""
+
+    def action(ui) -> int:
+        from telemetry_stack import deploy
+
+        if service not in ("grafana", "jaeger", "prometheus"):
+            raise UsageError(f"{service!r} has no UI to open.", "Use grafana, jaeger or prometheus.")
+        settings = _settings(ctx, config, engine=container, project=project)
+        summary = deploy.status(settings.engine, settings.project, ui)
+        url = next((s["urls"].get(service) for s in summary["services"] if s["name"] == service), None)
+        if not url:
+            raise TelemetryError(f"{service} of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first.")
+        import webbrowser
+
+        opened = sys.stdout.isatty() and webbrowser.open(url)
+        print(url if not opened else f"Opened {url}")
+        return 0
+
+    _run(False, False, action)
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    config: Optional[str] = ConfigOpt,
+    container: Optional[str] = ContainerOpt,
+    project: Optional[str] = ProjectOpt,
+    image: List[str] = ImageOpt,
+    port: List[str] = PortOpt,
+    json_output: bool = JsonOpt,
+) -> None:
+    """Check what usually goes wrong (engines, ports, images, volumes, SELinux), each finding with a fix."""
+
+    def action(ui) -> int:
+        from telemetry_stack.doctor import run_checks
+
+        settings = _settings(ctx, config, engine=container, project=project, images=image, ports=port)
+        report = run_checks(settings)
+        ui.show_doctor(report)
+        return 0 if report["ok"] else EXIT_FAILURE
+
+    _run(json_output, False, action)
+
+
+@app.command("config")
+def show_config(
+    ctx: typer.Context,
+    config: Optional[str] = ConfigOpt,
+    container: Optional[str] = ContainerOpt,
+    project: Optional[str] = ProjectOpt,
+    image: List[str] = ImageOpt,
+    port: List[str] = PortOpt,
+    ports: Optional[str] = PortsOpt,
+    pull: Optional[str] = PullOpt,
+    bind: Optional[str] = BindOpt,
+    timeout: Optional[float] = TimeoutOpt,
+    grafana_password: Optional[str] = PasswordOpt,
+    redact_content: Optional[bool] = RedactOpt,
+    json_output: bool = JsonOpt,
+) -> None:
+    """Show the effective settings and where each came from (flag > env > config file > default)."""
+
+    def action(ui) -> int:
+        from telemetry_stack.settings import describe, find_config_file
+
+        settings = _settings(
+            ctx, config, engine=container, project=project, images=image, ports=port, ports_auto=ports, pull=pull,
+            bind=bind, timeout=timeout, grafana_password=grafana_password, redact_content=redact_content,
+        )
+        ui.show_config(describe(settings), find_config_file(config))
+        return 0
+
+    _run(json_output, False, action)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    duration: float = typer.Option(60.0, "--duration", envvar=ENV + "DEMO_DURATION", metavar="SECONDS", help="How long to send telemetry."),
+    rate: float = typer.Option(2.0, "--rate", envvar=ENV + "DEMO_RATE", metavar="PER_SECOND", help="Synthetic requests per second."),
+    service_name: str = typer.Option("llama-stack-demo", "--service-name", envvar=ENV + "SERVICE_NAME", help="service.name of the synthetic app."),
+    config: Optional[str] = ConfigOpt,
+    container: Optional[str] = ContainerOpt,
+    project: Optional[str] = ProjectOpt,
+    json_output: bool = JsonOpt,
+    quiet: bool = QuietOpt,
+) -> None:
+    """Send realistic synthetic Llama Stack telemetry to the running stack, to see the dashboards filled."""
+
+    def action(ui) -> int:
+        from telemetry_stack import deploy
+        from telemetry_stack.demo import run_demo
+
+        if not duration > 0 or not rate > 0:
+            raise UsageError("--duration and --rate must be positive numbers.")
+        settings = _settings(ctx, config, engine=container, project=project)
+        summary = deploy.status(settings.engine, settings.project, ui)
+        deploy.require_healthy(summary)
+        result = run_demo(summary["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"], duration, rate, service_name, ui.demo_progress(duration))
+        ui.show_demo(result, summary)
+        return 0
+
+    _run(json_output, quiet, action)
+
+
+# ----------------------------------------------------------------------------------- entry point
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,6 +463,3 @@ def _exit_code_for(exc: BaseException) -> int:
         print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
         return int(getattr(exc, "exit_code", EXIT_FAILURE) or EXIT_FAILURE)
     raise exc
-
-
-__all__ = ["app", "main", "UsageError"]

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
 
 from telemetry_stack.engines.base import ContainerInfo, Engine, ResourceInfo
@@ -217,10 +217,12 @@ def _converge_service(engine: Engine, service: Service, action: str, existing: C
 def up(settings: Settings, ui) -> dict:
     """Converge the engine to the stack described by settings and wait until every service is healthy."""
     started = time.monotonic()
-    stack = build_stack(settings)
-    with open_engine(settings.engine, ui.info) as engine:
+    with open_engine(settings.engine, ui.note) as engine, project_lock(engine, settings.project, settings.timeout, ui):
+        existing = _existing_containers(engine, settings.project)
+        if settings.ports_auto:
+            settings = replace(settings, ports=auto_ports(settings, existing))
+        stack = build_stack(settings)
         check_ownership(engine, stack)
-        existing = _existing_containers(engine, stack.project)
         plan = make_plan(stack, existing, engine.network(stack.network), {n: engine.volume(n) for n in stack.volumes})
         check_ports(stack, plan, existing, engine.url)
         ensure_images(engine, stack, plan, settings.pull, ui.pull_progress)
@@ -237,6 +239,64 @@ def up(settings: Settings, ui) -> dict:
         for report in reports:
             report.action = plan.actions[report.name]
         return _summary(engine, stack, reports, settings, time.monotonic() - started)
+
+
+def auto_ports(settings: Settings, existing: Mapping[str, ContainerInfo]) -> dict[str, int]:
+    """--ports auto: keep the host ports a running stack already has (so nothing is recreated), and
+    pick free ones for the rest."""
+    chosen: dict[str, int] = {}
+    for p in PUBLISHED_PORTS:
+        info = existing.get(p.service)
+        held = [b.host_port for b in (info.ports if info else ()) if b.container_port == p.container_port]
+        if held:
+            chosen[p.key] = held[0]
+    for p in PUBLISHED_PORTS:
+        while p.key not in chosen:
+            candidate = free_port(settings.bind)
+            if candidate not in chosen.values():
+                chosen[p.key] = candidate
+    return chosen
+
+
+def free_port(host_ip: str) -> int:
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host_ip, 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def project_lock(engine: Engine, project: str, timeout: float, ui) -> Iterator[None]:
+    """One `up`/`down` at a time per engine and project on this machine: a second one waits, then fails cleanly."""
+    import fcntl
+    import hashlib
+    import os
+    import tempfile
+
+    lock_dir = os.path.join(tempfile.gettempdir(), f"llama-telemetry-{os.getuid()}")
+    os.makedirs(lock_dir, mode=0o700, exist_ok=True)
+    key = hashlib.sha256(f"{engine.url}|{project}".encode()).hexdigest()[:16]
+    with open(os.path.join(lock_dir, f"{key}.lock"), "w") as handle:
+        deadline = time.monotonic() + timeout
+        announced = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not announced:
+                    ui.note(f"Another llama-telemetry command is changing project {project!r}; waiting for it to finish ...")
+                    announced = True
+                if time.monotonic() > deadline:
+                    raise ConflictError(
+                        f"Another llama-telemetry command kept project {project!r} busy for {timeout:g} s.",
+                        "Wait for it to finish (or stop it), then run this command again.",
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _existing_containers(engine: Engine, project: str) -> dict[str, ContainerInfo]:
@@ -346,7 +406,7 @@ def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport], setting
 
 def status(requested: str | None, project: str, ui) -> dict:
     network_name, _, _ = resource_names(project)
-    with open_engine(requested, ui.info) as engine:
+    with open_engine(requested, ui.note) as engine:
         existing = _existing_containers_readonly(engine, project)
         reports = []
         for name in SERVICES:
@@ -371,7 +431,7 @@ def _existing_containers_readonly(engine: Engine, project: str) -> dict[str, Con
 
 def down(requested: str | None, project: str, remove_volumes: bool, ui) -> dict:
     network_name, _, volume_names = resource_names(project)
-    with open_engine(requested, ui.info) as engine:
+    with open_engine(requested, ui.note) as engine, project_lock(engine, project, 120.0, ui):
         containers = engine.containers(project_labels(project))
 
         def stop_and_remove(info: ContainerInfo) -> str:
@@ -406,4 +466,21 @@ def down(requested: str | None, project: str, remove_volumes: bool, ui) -> dict:
         return result
 
 
-__all__ = ["up", "down", "status", "UsageError"]
+def require_healthy(summary: dict) -> None:
+    """For commands that need a running stack (verify, demo): say exactly what is missing."""
+    unhealthy = [s["name"] for s in summary["services"] if not s["healthy"]]
+    if unhealthy:
+        raise ServiceFailed(
+            f"Project {summary['project']!r} is not running and healthy on {summary['engine']}: {', '.join(unhealthy)}.",
+            "Run `llama-telemetry up` first (see `llama-telemetry status`).",
+        )
+
+
+def logs(requested: str | None, project: str, service: str, tail: int, follow: bool, ui) -> Iterator[bytes]:
+    if service not in SERVICES:
+        raise UsageError(f"Unknown service {service!r}.", f"Use one of: {', '.join(SERVICES)}.")
+    with open_engine(requested, ui.note) as engine:
+        info = _existing_containers_readonly(engine, project).get(service)
+        if info is None:
+            raise TelemetryError(f"{service} of project {project!r} is not deployed.", "Run `llama-telemetry up` first.")
+        yield from engine.stream_logs(info.id, tail, follow)

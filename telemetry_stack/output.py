@@ -28,6 +28,11 @@ class UI:
         if not self.quiet:
             print(message, file=self._out if not self.json_output else sys.stderr, flush=True)
 
+    def note(self, message: str) -> None:
+        """Context for humans that must never mix with stdout data (engine choice, waiting notices)."""
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
     def warn(self, message: str) -> None:
         print(f"warning: {message}", file=sys.stderr, flush=True)
 
@@ -158,3 +163,62 @@ class UI:
             self.info(f"Removed volumes: {', '.join(result['removed_volumes'])}.")
         if result["kept_volumes"]:
             self.info(f"Kept data volumes {', '.join(result['kept_volumes'])} (remove them with `llama-telemetry down --volumes`).")
+
+    def show_doctor(self, report: dict) -> None:
+        if self.json_output:
+            self.emit_json(report)
+            return
+        marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "info": "info"}
+        for check in report["checks"]:
+            line = f"[{marks[check['status']]}] {check['title']}: {check['detail']}"
+            self.info(line + (f"\n       fix: {check['fix']}" if check.get("fix") else ""))
+        self.info("\nEverything looks fine." if report["ok"] else "\nSome checks failed: see the fixes above.")
+
+    def show_config(self, rows: list[tuple[str, str, str]], config_file) -> None:
+        if self.json_output:
+            self.emit_json({"config_file": str(config_file) if config_file else None,
+                            "settings": {name: {"value": value, "source": source} for name, value, source in rows}})
+            return
+        self.info(f"Config file: {config_file or '(none found)'}")
+        width = max(len(r[0]) for r in rows)
+        for name, value, source in rows:
+            self.info(f"  {name:<{width}}  {value:<50}  {source}")
+
+    def demo_progress(self, duration: float) -> Callable[[dict], None]:
+        """A callback for the demo: a progress line every few seconds (or a rich status line on a terminal)."""
+        last = {"printed": -10.0}
+
+        def update(state: dict) -> None:
+            elapsed = state.get("elapsed", 0.0)
+            if elapsed - last["printed"] >= 5 or state.get("done"):
+                last["printed"] = elapsed
+                self.note(
+                    f"demo: {elapsed:4.0f}/{duration:g}s  {state.get('requests', 0)} requests, "
+                    f"{state.get('spans', 0)} spans sent"
+                )
+
+        return update
+
+    def show_demo(self, result: dict, summary: dict) -> None:
+        if self.json_output:
+            self.emit_json(result)
+            return
+        grafana = summary["grafana"]["url"] if summary.get("grafana") else "Grafana"
+        self.info(f"Sent {result.get('requests', 0)} synthetic requests and {result.get('spans', 0)} spans in {result.get('duration', 0):.0f}s.")
+        self.info("Open the dashboards:")
+        for dashboard in result.get("dashboards", []):
+            self.info(f"  {dashboard['title']:<32} {grafana}/d/{dashboard['uid']}")
+        jaeger = next((s["urls"].get("jaeger") for s in summary["services"] if s["name"] == "jaeger"), None)
+        if jaeger:
+            self.info(f"  {'Traces in Jaeger':<32} {jaeger}/search?service={result.get('service_name', '')}")
+
+
+def format_env(variables: dict[str, str], style: str) -> str:
+    """OTEL_* variables for `eval` (shell), a .env file (dotenv), JSON, or $GITHUB_ENV (github)."""
+    import shlex
+
+    if style == "json":
+        return json.dumps(variables, indent=2)
+    if style == "shell":
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in variables.items())
+    return "\n".join(f"{k}={v}" for k, v in variables.items())  # dotenv and GITHUB_ENV share KEY=VALUE lines

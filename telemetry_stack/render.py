@@ -63,8 +63,14 @@ def _environment():
     return env
 
 
-def template_context(hosts: Mapping[str, str]) -> dict:
+# GenAI semantic-convention attributes that carry prompt or response content (older and newer conventions).
+GENAI_CONTENT_PATTERN = r"^gen_ai[.](prompt|completion|input[.]messages|output[.]messages|system_instructions)([.].*)?$"
+
+
+def template_context(hosts: Mapping[str, str], redact_content: bool = False) -> dict:
     return {
+        "redact_content": redact_content,
+        "genai_content_pattern": GENAI_CONTENT_PATTERN,
         "hosts": {name.replace("-", "_"): host for name, host in hosts.items()},
         "ports": {"otlp_grpc": 4317, "otlp_http": 4318, "collector_health": 13133, "collector_metrics": COLLECTOR_METRICS_PORT},
         "metric_prefix": METRIC_PREFIX,
@@ -82,10 +88,10 @@ def dashboard_files() -> dict[str, bytes]:
     }
 
 
-def render_files(hosts: Mapping[str, str]) -> dict[str, bytes]:
+def render_files(hosts: Mapping[str, str], redact_content: bool = False) -> dict[str, bytes]:
     """All configuration files of the stack. `hosts` maps service names to their names on the network."""
     env = _environment()
-    context = template_context(hosts)
+    context = template_context(hosts, redact_content)
     files = {path: env.get_template(template).render(context).encode() for path, template in TEMPLATES.items()}
     files.update(dashboard_files())
     return files

@@ -6,9 +6,11 @@ Everything here is pure; a bad value raises UsageError with a message that says 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Iterable, Mapping
 
 from telemetry_stack.errors import UsageError
 
@@ -59,22 +61,83 @@ class Settings:
     project: str = DEFAULT_PROJECT
     images: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
     ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    ports_auto: bool = False  # pick free host ports (keeping the ones a running stack already has)
     bind: str = "127.0.0.1"
     pull: str = "missing"
     timeout: float = 120.0
     grafana_password: str = field(default=DEFAULT_PASSWORD, repr=False)
+    redact_content: bool = False
+    # Where each value came from ("flag", "env NAME", "file PATH", "default"), for `llama-telemetry config`.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def binds_beyond_loopback(self) -> bool:
         return not ipaddress.ip_address(self.bind).is_loopback
 
 
+# ------------------------------------------------------------------------------------ config file
+
+CONFIG_FILE_NAME = "llama-telemetry.yaml"
+CONFIG_KEYS = ("container", "project", "images", "ports", "bind", "pull", "timeout", "grafana_password", "redact_content")
+
+
+def user_config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    return Path(base) / "llama-telemetry" / "config.yaml"
+
+
+def find_config_file(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """--config FILE, else ./llama-telemetry.yaml, else the user config file; None if there is none."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UsageError(f"--config {explicit}: no such file.", "Name an existing YAML file, or leave --config out.")
+        return path
+    for path in (Path.cwd() / CONFIG_FILE_NAME, user_config_path(env)):
+        if path.is_file():
+            return path
+    return None
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise UsageError(f"Cannot read config file {path}: {exc.strerror or exc}.") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise UsageError(f"Config file {path} is not valid YAML{line}.", "Fix the file or pass another with --config.") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"Config file {path} must be a YAML mapping of settings.", f"Known keys: {', '.join(CONFIG_KEYS)}.")
+    unknown = sorted(set(map(str, data)) - set(CONFIG_KEYS))
+    if unknown:
+        raise UsageError(f"Config file {path}: unknown key {unknown[0]!r}.", f"Known keys: {', '.join(CONFIG_KEYS)}.")
+    return data
+
+
+def _file_assignments(data: Mapping[str, Any], key: str, path: Path) -> list[str]:
+    """images/ports from a config file: a mapping (or, for ports, the word auto) -> KEY=VALUE strings."""
+    value = data.get(key)
+    if value is None or value == "auto":
+        return []
+    if not isinstance(value, dict):
+        raise UsageError(f"Config file {path}: {key} must be a mapping like {{grafana: ...}}.")
+    return [f"{k}={v}" for k, v in value.items()]
+
+
+# ------------------------------------------------------------------------------------- validation
+
+
 def parse_assignments(values: Iterable[str], allowed: Iterable[str], option: str) -> dict[str, str]:
-    """Parse repeated `KEY=VALUE` option values (also accepts several separated by commas)."""
+    """Parse repeated `KEY=VALUE` option values (also accepts several separated by commas or spaces)."""
     allowed = tuple(allowed)
     parsed: dict[str, str] = {}
     for raw in values:
-        for item in filter(None, (part.strip() for part in raw.split(","))):
+        for item in filter(None, (part.strip() for part in re.split(r"[,\s]+", raw))):
             key, sep, value = item.partition("=")
             key, value = key.strip(), value.strip()
             if not sep or not key or not value:
@@ -86,15 +149,21 @@ def parse_assignments(values: Iterable[str], allowed: Iterable[str], option: str
 
 
 def _port_number(key: str, value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    if not str(value).isdigit() or not 1 <= int(value) <= 65535:
         raise UsageError(f"--port {key}={value}: a port is a whole number from 1 to 65535.")
     return int(value)
 
 
 def _image_ref(service: str, ref: str) -> str:
-    if any(ch.isspace() for ch in ref) or ref.startswith(("-", ":", "@")):
+    if not ref or any(ch.isspace() or not ch.isprintable() for ch in ref) or ref.startswith(("-", ":", "@")):
         raise UsageError(f"--image {service}={ref!r} is not an image reference.", "Use e.g. grafana=grafana/grafana:12.4.4.")
     return ref
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def build_settings(
@@ -103,18 +172,37 @@ def build_settings(
     project: str | None = None,
     images: Iterable[str] = (),
     ports: Iterable[str] = (),
+    ports_auto: bool | None = None,
     bind: str | None = None,
     pull: str | None = None,
     timeout: float | None = None,
     grafana_password: str | None = None,
+    redact_content: bool | None = None,
+    config_file: Path | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Validate raw option values (flags or environment) into Settings."""
+    """Validate option values into Settings. Precedence: given values (flags or environment, as `sources`
+    says) > the config file > defaults; images and ports merge per service."""
+    given_sources = dict(sources or {})
+    data = load_config_file(config_file) if config_file else {}
+    final_sources: dict[str, str] = {}
+
+    def pick(name: str, value: Any, config_key: str) -> Any:
+        if value is not None and value != ():
+            final_sources[name] = given_sources.get(name, "flag")
+            return value
+        if data.get(config_key) is not None:
+            final_sources[name] = f"file {config_file}"
+            return data[config_key]
+        final_sources[name] = "default"
+        return None
+
     defaults = Settings()
-    engine = engine or None
+    engine = pick("engine", engine or None, "container")
     if engine is not None and engine not in ENGINES:
         raise UsageError(f"--container {engine!r} is not supported.", f"Use one of: {', '.join(ENGINES)}.")
 
-    project = project or DEFAULT_PROJECT
+    project = str(pick("project", project, "project") or DEFAULT_PROJECT)
     if not _PROJECT_NAME.match(project):
         raise UsageError(
             f"--project {project!r} is not a valid name.",
@@ -122,47 +210,83 @@ def build_settings(
         )
 
     image_map = dict(defaults.images)
-    image_map.update({svc: _image_ref(svc, ref) for svc, ref in parse_assignments(images, SERVICES, "--image").items()})
+    for layer in (_file_assignments(data, "images", config_file), list(images)):
+        image_map.update({svc: _image_ref(svc, ref) for svc, ref in parse_assignments(layer, SERVICES, "--image").items()})
+    final_sources["images"] = given_sources.get("images", "flag") if images else (f"file {config_file}" if data.get("images") else "default")
 
     port_map = dict(defaults.ports)
-    port_map.update({key: _port_number(key, v) for key, v in parse_assignments(ports, PORT_KEYS, "--port").items()})
+    for layer in (_file_assignments(data, "ports", config_file), list(ports)):
+        port_map.update({key: _port_number(key, v) for key, v in parse_assignments(layer, PORT_KEYS, "--port").items()})
     seen: dict[int, str] = {}
     for key, number in port_map.items():
         if number in seen:
             raise UsageError(f"--port: {seen[number]} and {key} both use host port {number}.", "Give each a different port.")
         seen[number] = key
+    final_sources["ports"] = given_sources.get("ports", "flag") if ports else (f"file {config_file}" if data.get("ports") else "default")
+    auto = pick("ports_auto", ports_auto or None, "ports")
+    ports_auto = auto is True or auto == "auto"
 
-    bind = bind or defaults.bind
+    bind = str(pick("bind", bind, "bind") or defaults.bind)
     try:
         ipaddress.ip_address(bind)
     except ValueError:
         raise UsageError(f"--bind {bind!r} is not an IP address.", "Use e.g. 127.0.0.1 (default) or 0.0.0.0.") from None
 
-    pull = pull or defaults.pull
+    pull = str(pick("pull", pull, "pull") or defaults.pull)
     if pull not in PULL_POLICIES:
         raise UsageError(f"--pull {pull!r} is not a pull policy.", f"Use one of: {', '.join(PULL_POLICIES)}.")
 
-    timeout = defaults.timeout if timeout is None else timeout
+    raw_timeout = pick("timeout", timeout, "timeout")
+    try:
+        timeout = defaults.timeout if raw_timeout is None else float(raw_timeout)
+    except (TypeError, ValueError):
+        raise UsageError(f"--timeout {raw_timeout!r} is not a number of seconds.") from None
     if not timeout > 0:
         raise UsageError(f"--timeout {timeout:g} must be a positive number of seconds.")
 
-    password = grafana_password if grafana_password is not None else DEFAULT_PASSWORD
+    password = pick("grafana_password", grafana_password, "grafana_password")
+    password = DEFAULT_PASSWORD if password is None else str(password)
     if not password:
         raise UsageError("--grafana-password must not be empty.")
+
+    redact = pick("redact_content", redact_content or None, "redact_content")
 
     settings = Settings(
         engine=engine,
         project=project,
         images=image_map,
         ports=port_map,
+        ports_auto=ports_auto,
         bind=bind,
         pull=pull,
-        timeout=float(timeout),
+        timeout=timeout,
         grafana_password=password,
+        redact_content=_flag(redact) if redact is not None else False,
+        sources=final_sources,
     )
     if settings.binds_beyond_loopback and password == DEFAULT_PASSWORD:
         raise UsageError(
             f"--bind {bind} would expose Grafana beyond this machine with the default password 'admin'.",
-            "Set --grafana-password (or LLAMA_TELEMETRY_GRAFANA_PASSWORD), or keep the default bind 127.0.0.1.",
+            "Set --grafana-password (or LLAMA_TELEMETRY_GRAFANA_PASSWORD, or grafana_password in the config file), "
+            "or keep the default bind 127.0.0.1.",
         )
     return settings
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(setting, effective value, source) rows for `llama-telemetry config`; the password is masked."""
+    src = settings.sources
+    rows = [
+        ("container", settings.engine or "auto-detect", src.get("engine", "default")),
+        ("project", settings.project, src.get("project", "default")),
+        ("bind", settings.bind, src.get("bind", "default")),
+        ("pull", settings.pull, src.get("pull", "default")),
+        ("timeout", f"{settings.timeout:g}", src.get("timeout", "default")),
+        ("grafana_password", "(default: admin)" if settings.grafana_password == DEFAULT_PASSWORD else "(set, hidden)", src.get("grafana_password", "default")),
+        ("redact_content", str(settings.redact_content).lower(), src.get("redact_content", "default")),
+        ("ports", "auto" if settings.ports_auto else "", src.get("ports_auto") if settings.ports_auto else src.get("ports", "default")),
+    ]
+    rows = [r for r in rows if not (r[0] == "ports" and not settings.ports_auto)]
+    rows += [(f"ports.{k}", str(v), src.get("ports", "default") if v != DEFAULT_PORTS[k] else "default") for k, v in settings.ports.items()]
+    rows += [(f"images.{k}", v, src.get("images", "default") if v != DEFAULT_IMAGES[k] else "default") for k, v in settings.images.items()]
+    return rows

@@ -120,7 +120,7 @@ def _config_hash(spec_fields: dict, files: Mapping[str, bytes]) -> str:
 def build_stack(settings: Settings) -> Stack:
     network, container_names, volume_names = resource_names(settings.project)
     # Every container answers to its service name on the project network, so configs never change per project.
-    rendered = render_files({svc: svc for svc in SERVICES})
+    rendered = render_files({svc: svc for svc in SERVICES}, redact_content=settings.redact_content)
     files_by_service: dict[str, dict[str, bytes]] = {svc: {} for svc in SERVICES}
     for relative, content in rendered.items():
         service, path = container_path(relative)

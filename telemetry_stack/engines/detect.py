@@ -190,7 +190,10 @@ def detect(requested: str | None, env: Mapping[str, str] | None = None, home: Pa
 
 def connect(requested: str | None):
     """Detect and return a connected Engine (the SDK is imported only here)."""
-    candidate = detect(requested)
+    return connect_to(detect(requested))
+
+
+def connect_to(candidate: Candidate):
     if candidate.engine == "docker":
         from telemetry_stack.engines.docker_engine import DockerEngine
 

@@ -25,6 +25,9 @@ class DockerEngine:
     def version(self) -> str:
         return self._api.version().get("Version", "unknown")
 
+    def rootless(self) -> bool:
+        return any("rootless" in opt for opt in self._api.info().get("SecurityOptions") or [])
+
     def close(self) -> None:
         self._api.close()
 

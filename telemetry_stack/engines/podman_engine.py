@@ -28,6 +28,9 @@ class PodmanEngine:
     def version(self) -> str:
         return self._client.version().get("Version", "unknown")
 
+    def rootless(self) -> bool:
+        return bool(self._client.info().get("host", {}).get("security", {}).get("rootless"))
+
     def close(self) -> None:
         self._client.close()
 

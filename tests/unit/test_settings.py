@@ -27,7 +27,7 @@ def test_overrides_accept_repeated_and_comma_separated_values():
         ({"engine": "lxc"}, "--container 'lxc' is not supported"),
         ({"images": ["grafna=x:1"]}, "unknown name 'grafna'"),
         ({"images": ["grafana"]}, "expects KEY=VALUE"),
-        ({"images": ["grafana=has space"]}, "is not an image reference"),
+        ({"images": ["grafana=-bad"]}, "is not an image reference"),
         ({"ports": ["grafana=70000"]}, "1 to 65535"),
         ({"ports": ["grafana=abc"]}, "1 to 65535"),
         ({"ports": ["grafana=9090"]}, "both use host port 9090"),
