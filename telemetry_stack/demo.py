@@ -248,7 +248,8 @@ def _bind(inst: Instrument, *values: str | int | None) -> dict[str, str | int]:
     """
     if len(values) != len(inst.attributes):
         raise ValueError(f"{inst.name} has {len(inst.attributes)} attributes, got {len(values)}")
-    return {name: value for name, value in zip(inst.attributes, values) if value is not None}
+    return {name: value for name, value in zip(inst.attributes, values, strict=True)
+            if value is not None}
 
 
 def _event(inst: Instrument, value: float, *values: str | int | None) -> MetricEvent:
@@ -260,11 +261,12 @@ def _status(failed: bool) -> str:
 
 
 class _Builder:
-    """Collects the events and child spans of one request while time advances."""
+    """Collects the metric events of one request while its clock ``t`` advances."""
 
     def __init__(self, start: float) -> None:
         self.t = start
         self.metrics: list[MetricEvent] = []
+        self.store: VectorStore | None = None  # the vector store the request is about
 
     def add(self, inst: Instrument, value: float, *values: str | int | None) -> None:
         self.metrics.append(_event(inst, value, *values))
@@ -352,6 +354,7 @@ class EventGenerator:
 
     def _vector_query(self, b: _Builder, store: VectorStore, operation: str, failed: bool,
                       mode: str | None = None) -> SpanEvent:
+        b.store = store
         mode = mode or self.rng.choice(SEARCH_MODES)
         factor = {"vector": 1.0, "keyword": 0.6, "hybrid": 1.8}[mode]
         duration = self._lognormal(store.latency * factor, 0.5, 0.001, 5)
@@ -370,6 +373,7 @@ class EventGenerator:
         return span
 
     def _vector_insert(self, b: _Builder, store: VectorStore, failed: bool) -> SpanEvent:
+        b.store = store
         chunks = self.rng.randint(8, 160)
         duration = self._lognormal(0.02 + chunks * store.latency / 6, 0.4, 0.005, 60)
         attrs = (store.id, "insert_chunks", store.provider, _status(failed), None)
@@ -483,7 +487,7 @@ class EventGenerator:
         return (span,), self._error_code(404) if failed else 0
 
     def _delete_file(self, b: _Builder, failed: bool):
-        store = self.rng.choice(VECTOR_STORES)
+        store = b.store = self.rng.choice(VECTOR_STORES)
         start = b.t
         b.t += self._lognormal(store.latency * 2, 0.5, 0.001, 5)
         chunks = self.rng.randint(8, 160)
@@ -499,7 +503,7 @@ class EventGenerator:
         return (span,), self._error_code(404) if failed else 0
 
     def _store_change(self, b: _Builder, failed: bool, operation: str):
-        store = self.rng.choice(VECTOR_STORES)
+        store = b.store = self.rng.choice(VECTOR_STORES)
         start = b.t
         b.t += self._lognormal(0.04, 0.6, 0.002, 5)
         b.add(c.VECTOR_STORES, 1, store.id, operation, store.provider, _status(failed), None)
@@ -583,7 +587,8 @@ class EventGenerator:
             _event(c.HTTP_SERVER_REQUEST_DURATION, duration, route.http_method, status_code,
                    route.path),
         ]
-        url_path = route.path.replace("{vector_store_id}", rng.choice(VECTOR_STORES).id)
+        store = b.store or rng.choice(VECTOR_STORES)
+        url_path = route.path.replace("{vector_store_id}", store.id)
         url_path = url_path.replace("{file_id}", f"file-{rng.getrandbits(40):010x}")
         server = SpanEvent(
             f"{route.http_method} {route.path}", "server", 0.0, duration,
@@ -642,7 +647,7 @@ def normalize_endpoint(endpoint: str) -> str:
         raise UsageError(f"invalid OTLP/HTTP endpoint {endpoint!r}",
                          hint="Give a URL such as http://127.0.0.1:4318.")
     try:
-        parsed.port
+        _ = parsed.port  # raises ValueError for a non-numeric port
     except ValueError:
         raise UsageError(f"invalid port in OTLP/HTTP endpoint {endpoint!r}") from None
     return text

@@ -96,7 +96,8 @@ _COMPOSE_HEADER = """\
 # from the same settings `llama-telemetry up` deploys (same images, users, commands, ports, volumes, labels).
 #
 #   docker compose up -d      (or: docker-compose up -d, podman-compose up -d)
-#   docker compose down       (add -v to delete the Prometheus and Grafana data volumes)
+#   docker compose down       (add -v to delete the Prometheus and Grafana data volumes; podman-compose 1.0
+#                              leaves the network: `podman network rm NAME` or `llama-telemetry down` removes it)
 #
 # The configuration files next to this file are bind-mounted read-only. They must stay readable for the
 # images' non-root users (10001, 65534, 472): keep them world-readable (0644, directories 0755).
@@ -149,7 +150,10 @@ def compose_document(stack: Stack) -> dict:
         volumes += [f"./{relative_path(service.name, path)}:{path}:ro,z" for path in sorted(service.files)]
         if volumes:
             entry["volumes"] = volumes
-        entry["networks"] = {spec.network: {"aliases": list(spec.aliases)}}
+        # Compose gives every container its service name as an alias on its networks; the short list form is
+        # also the only one podman-compose 1.0 (Debian 12) reads correctly.
+        extra_aliases = [a for a in spec.aliases if a != service.name]
+        entry["networks"] = {spec.network: {"aliases": extra_aliases}} if extra_aliases else [spec.network]
         entry["cap_drop"] = ["ALL"]
         entry["security_opt"] = ["no-new-privileges:true"]
         entry["labels"] = dict(spec.labels)

@@ -22,7 +22,7 @@ def _printed_table() -> str:
 def test_script_prints_one_row_per_instrument():
     lines = _printed_table().splitlines()
     assert len(lines) == 2 + len(catalog.INSTRUMENTS)
-    for inst, line in zip(catalog.INSTRUMENTS, lines[2:]):
+    for inst, line in zip(catalog.INSTRUMENTS, lines[2:], strict=True):
         assert line.startswith(f"| `{inst.name}`")
         for series in inst.series_names:
             assert f"`{series}`" in line

@@ -1,0 +1,99 @@
+"""Daily-use commands on the real engines: projects side by side, --ports auto, env, logs, open, doctor."""
+
+from __future__ import annotations
+
+import json
+
+from telemetry_stack.stack import project_labels, resource_names
+
+
+def test_two_projects_run_side_by_side_with_auto_ports(tele, engine):
+    default = tele("up", "--json")
+    assert default.code == 0, default.stderr
+    other = tele("up", "--json", "--project", "side", "--ports", "auto")
+    assert other.code == 0, other.stderr
+    try:
+        side = other.json
+        assert side["project"] == "side" and side["network"] == "llama-telemetry-side"
+        assert {s["container"] for s in side["services"]} == {"side-jaeger", "side-otel-collector", "side-prometheus", "side-grafana"}
+        default_ports = {url for s in default.json["services"] for url in s["urls"].values()}
+        side_ports = {url for s in side["services"] for url in s["urls"].values()}
+        assert default_ports.isdisjoint(side_ports)
+
+        # --ports auto keeps the ports a running stack has: nothing is recreated.
+        again = tele("up", "--json", "--project", "side", "--ports", "auto")
+        assert again.code == 0, again.stderr
+        assert {s["action"] for s in again.json["services"]} == {"unchanged"}
+        assert {url for s in again.json["services"] for url in s["urls"].values()} == side_ports
+
+        status = tele("status", "--json", "--project", "side")
+        assert status.code == 0 and {u for s in status.json["services"] for u in s["urls"].values()} == side_ports
+
+        env = tele("env", "--project", "side", "--format", "json")
+        assert env.code == 0, env.stderr
+        assert json.loads(env.stdout)["OTEL_EXPORTER_OTLP_ENDPOINT"] == side["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    finally:
+        removed = tele("down", "--project", "side", "--volumes", "--json")
+    assert removed.code == 0, removed.stderr
+    assert sorted(removed.json["removed_containers"]) == ["side-grafana", "side-jaeger", "side-otel-collector", "side-prometheus"]
+    # The default project is untouched by the other project's down.
+    assert len(engine.containers(project_labels("default"))) == 4
+    assert engine.network(resource_names("default")[0]) is not None
+
+
+def test_env_formats(tele):
+    assert tele("up").code == 0
+    shell = tele("env")
+    assert shell.code == 0 and "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318" in shell.stdout
+    assert "export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf" in shell.stdout
+    dotenv = tele("env", "--format", "dotenv", "--service-name", "my-app")
+    assert dotenv.stdout.splitlines() == [
+        "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
+        "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+        "OTEL_SERVICE_NAME=my-app",
+    ]
+    assert tele("env", "--format", "github").stdout == dotenv.stdout.replace("my-app", "llama-stack")
+    assert tele("env", "--format", "xml").code == 2
+
+
+def test_env_without_a_stack_fails_clearly(tele):
+    result = tele("env")
+    assert result.code == 1 and "not deployed" in result.stderr and result.stdout == ""
+
+
+def test_logs_and_open(tele):
+    assert tele("up").code == 0
+    logs = tele("logs", "grafana", "--tail", "50")
+    assert logs.code == 0 and "provisioning: read /etc/grafana/dashboards/llama-stack/llama-stack-overview.json" in logs.stdout
+    assert tele("logs", "nginx").code == 2
+    opened = tele("open", "jaeger")
+    assert opened.code == 0 and opened.stdout.strip() == "http://127.0.0.1:16686"  # no terminal: the URL is printed
+
+
+def test_doctor_reports_engine_ports_and_images(tele, engine_name):
+    assert tele("up").code == 0
+    result = tele("doctor", "--json")
+    assert result.code == 0, result.stdout + result.stderr
+    checks = {c["title"]: c for c in result.json["checks"]}
+    assert checks["engine choice"]["detail"].startswith(engine_name)
+    assert checks["port 3000 (grafana)"]["detail"] == "held by our container grafana"
+    assert checks["image grafana"]["status"] == "ok"
+    assert any(title.startswith(f"{engine_name} engine") for title in checks)
+
+
+def test_config_file_is_used_and_flags_win(tele, tmp_path):
+    config = tmp_path / "llama-telemetry.yaml"
+    config.write_text("project: fromfile\nports:\n  grafana: 3005\n")
+    shown = tele("config", "--config", str(config), "--json", "--port", "prometheus=9095")
+    assert shown.code == 0, shown.stderr
+    settings = shown.json["settings"]
+    assert settings["project"] == {"value": "fromfile", "source": f"file {config}"}
+    assert settings["ports.grafana"]["value"] == "3005" and settings["ports.prometheus"] == {"value": "9095", "source": "flag"}
+    assert settings["pull"]["source"] == "env LLAMA_TELEMETRY_PULL"
+
+    deployed = tele("up", "--config", str(config), "--json")
+    try:
+        assert deployed.code == 0, deployed.stderr
+        assert deployed.json["project"] == "fromfile" and deployed.json["grafana"]["url"] == "http://127.0.0.1:3005"
+    finally:
+        assert tele("down", "--config", str(config), "--volumes").code == 0
