@@ -112,7 +112,10 @@ def test_compose_project_runs_and_answers(engine_name, images, tmp_path):
         assert status.code == 0, status.stdout + status.stderr
         assert status.json["healthy"] is True
     finally:
-        down = _compose(tool, tmp_path, project, "down", "-v")
+        try:
+            down = _compose(tool, tmp_path, project, "down", "-v")
+        except subprocess.TimeoutExpired as exc:
+            down = subprocess.CompletedProcess(exc.cmd, 1, str(exc.stdout or ""), f"timed out after {exc.timeout}s")
         left = _leftovers(engine_name, project)
         if any(left.values()):  # never leave anything behind, whatever compose did
             for name in left["containers"]:
