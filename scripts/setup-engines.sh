@@ -6,7 +6,7 @@
 #   bash scripts/setup-engines.sh
 #
 # What it does:
-#   1. apt-get installs docker.io podman runc prometheus busybox-static
+#   1. apt-get installs the engines, the test tools and the compose tools
 #      (only the missing ones);
 #   2. configures Podman to use runc and ulimits this kind of VM allows
 #      (/etc/containers/containers.conf);
@@ -15,7 +15,9 @@
 #      if it does not answer.
 set -euo pipefail
 
-PACKAGES=(docker.io podman runc prometheus busybox-static)
+# netavark + aardvark-dns give Podman networks with container-name DNS; the compose tools run the
+# `render --format compose` output in tests; prometheus/promtool and busybox-static build the test images.
+PACKAGES=(docker.io podman runc netavark aardvark-dns curl prometheus busybox-static docker-compose podman-compose)
 CONTAINERS_CONF=/etc/containers/containers.conf
 DOCKER_SOCK=/var/run/docker.sock
 DOCKER_LOG=/tmp/dockerd.log
@@ -41,7 +43,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    apt-get install -y -qq "${missing[@]}"
 else
     say "packages already installed: ${PACKAGES[*]}"
 fi

@@ -65,7 +65,7 @@ __all__ = [
 
 INSTALL_HINT = "pip install 'llama-telemetry[demo]'"
 DEFAULT_DURATION = 60.0
-DEFAULT_RATE = 5.0
+DEFAULT_RATE = 2.0
 DEFAULT_SERVICE_NAME = "llama-stack-demo"
 EXPORT_INTERVAL_SECONDS = 1.0
 MAX_RATE = 500.0

@@ -205,6 +205,8 @@ class UI:
             return
         grafana = summary["grafana"]["url"] if summary.get("grafana") else "Grafana"
         self.info(f"Sent {result.get('requests', 0)} synthetic requests and {result.get('spans', 0)} spans in {result.get('duration', 0):.0f}s.")
+        if result.get("export_errors"):
+            self.warn(f"{result['export_errors']} exports failed; last error: {result.get('last_export_error')}")
         self.info("Open the dashboards:")
         for dashboard in result.get("dashboards", []):
             self.info(f"  {dashboard['title']:<32} {grafana}/d/{dashboard['uid']}")

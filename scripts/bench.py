@@ -1,0 +1,631 @@
+#!/usr/bin/env python3
+"""Benchmark llama-telemetry against each engine's own floor, in the same run, so the ratios are fair.
+
+    python scripts/bench.py                         # every engine that answers, 5 runs, stand-in images
+    python scripts/bench.py --engines podman --runs 9 --json-out /tmp/bench.json
+    python scripts/bench.py --images default         # the pinned release images (must be present: --pull never)
+
+For each engine, every run measures, one after the other:
+
+1. the floor: the same four containers `up` would create (same images, users, commands, port bindings,
+   the same rendered files copied in with put_archive before start; built by telemetry_stack.stack.build_stack
+   and driven through the product's Engine backend), created and started in parallel straight through the
+   engine SDK, each health URL polled every 0.1 s until it answers; then its parallel stop-and-remove.
+   The floor uses its own project (containers `bench-floor-*`, network `llama-telemetry-bench-floor`).
+2. `llama-telemetry up` (the real console script, `--pull never`, project `bench`) until all healthy;
+3. a no-op `up` on the healthy stack;   4. `status`;   5. `down`;   6. `llama-telemetry --help`.
+
+Both stacks use the same freshly chosen free host ports (never the default ones), one after the other.
+A warm-up cycle (not measured) runs first, so the data volumes exist for both, as they do after a first `up`.
+Peak memory is the CLI process's maximum RSS as /usr/bin/time reports it (or, without GNU time, as a small
+Python parent reads it with wait4); never RUSAGE_CHILDREN of the bench itself, which counts the bench's memory.
+
+Prints a table (measured median, target, pass/FAIL) and writes every raw sample to JSON. The exit code is
+non-zero only when something failed to run; missed targets are reported, not fatal. Everything the benchmark
+creates is removed at the end, also after an error or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # tests.engine.images builds the stand-in images
+
+ENGINES = ("docker", "podman")
+PROJECT = "bench"
+FLOOR_PROJECT = "bench-floor"
+POLL_INTERVAL = 0.1
+HEALTH_TIMEOUT = 120.0
+CLI_TIMEOUT = 300.0
+
+# Targets from issue 5, "Speed, shown by a benchmark".
+UP_RATIO_MAX = 1.25  # up -> all healthy, relative to the floor
+NOOP_MAX = 1.0  # seconds
+DOWN_RATIO_MAX = 1.5  # relative to the floor's stop-and-remove
+DOWN_MAX = 1.5  # seconds (strictly below)
+HELP_MAX = 0.3
+STATUS_MAX = 0.6
+
+# Sample keys, in the order a run takes them.
+FLOOR_UP, FLOOR_DOWN, UP, NOOP, STATUS, DOWN, HELP = "floor_up", "floor_down", "up", "noop_up", "status", "down", "help"
+SAMPLE_KEYS = (FLOOR_UP, FLOOR_DOWN, UP, NOOP, STATUS, DOWN, HELP)
+CLI_KEYS = (UP, NOOP, STATUS, DOWN, HELP)
+
+
+class BenchError(Exception):
+    """Something did not run (as opposed to a missed target)."""
+
+
+# ------------------------------------------------------------------------------------ pure parts
+
+
+def median(values: Sequence[float]) -> float:
+    if not values:
+        raise ValueError("median of no samples")
+    return float(statistics.median(values))
+
+
+def ratio(value: float, reference: float) -> float:
+    """value / reference; infinite when the reference is not positive (nothing to compare with)."""
+    return value / reference if reference > 0 else float("inf")
+
+
+def paired_ratios(values: Sequence[float], references: Sequence[float]) -> list[float]:
+    """Per-run ratios: each sample against the floor measured in the same run."""
+    if len(values) != len(references):
+        raise ValueError(f"{len(values)} samples against {len(references)} references")
+    return [ratio(v, r) for v, r in zip(values, references)]
+
+
+def medians(samples: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    return {key: median(values) for key, values in samples.items() if values}
+
+
+@dataclass(frozen=True)
+class Row:
+    engine: str
+    metric: str
+    measured: str
+    target: str
+    result: str  # "pass", "FAIL" or "-" (for reference values)
+    value: float | None = None
+
+
+def verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("pass" if ok else "FAIL")
+
+
+def fmt_seconds(value: float) -> str:
+    return f"{value:.3f} s" if value < 1 else f"{value:.2f} s"
+
+
+def fmt_ratio(value: float) -> str:
+    return f"{value:.2f}×"
+
+
+def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mapping[str, Sequence[int]] | None = None, noop_unchanged: bool = True) -> list[Row]:
+    """Table rows (median values, target, verdict) for one engine's samples."""
+    med = medians(samples)
+    up_ratio = median(paired_ratios(samples[UP], samples[FLOOR_UP]))
+    down_ratio = median(paired_ratios(samples[DOWN], samples[FLOOR_DOWN]))
+    rows = [
+        Row(engine, "floor: create+start → all healthy", fmt_seconds(med[FLOOR_UP]), "(reference)", verdict(None), med[FLOOR_UP]),
+        Row(
+            engine, "up → all healthy", f"{fmt_seconds(med[UP])} = {fmt_ratio(up_ratio)} floor", f"≤ {UP_RATIO_MAX:g}× floor",
+            verdict(up_ratio <= UP_RATIO_MAX), up_ratio,
+        ),
+        Row(
+            engine, "no-op up (healthy stack)", fmt_seconds(med[NOOP]) + ("" if noop_unchanged else ", CHANGED containers"),
+            f"≤ {NOOP_MAX:g} s, nothing changed", verdict(med[NOOP] <= NOOP_MAX and noop_unchanged), med[NOOP],
+        ),
+        Row(engine, "floor: stop+remove", fmt_seconds(med[FLOOR_DOWN]), "(reference)", verdict(None), med[FLOOR_DOWN]),
+        Row(
+            engine, "down", f"{fmt_seconds(med[DOWN])} = {fmt_ratio(down_ratio)} floor", f"≤ {DOWN_RATIO_MAX:g}× floor and < {DOWN_MAX:g} s",
+            verdict(down_ratio <= DOWN_RATIO_MAX and med[DOWN] < DOWN_MAX), down_ratio,
+        ),
+        Row(engine, "llama-telemetry --help", fmt_seconds(med[HELP]), f"≤ {HELP_MAX:g} s", verdict(med[HELP] <= HELP_MAX), med[HELP]),
+        Row(engine, "status", fmt_seconds(med[STATUS]), f"≤ {STATUS_MAX:g} s", verdict(med[STATUS] <= STATUS_MAX), med[STATUS]),
+    ]
+    if rss_kib:
+        peaks = {key: max(values) for key, values in rss_kib.items() if values}
+        shown = [key for key in (UP, STATUS, HELP) if key in peaks]
+        if shown:
+            rows.append(
+                Row(
+                    engine, "peak RSS: " + " / ".join("--help" if k == HELP else k for k in shown),
+                    " / ".join(f"{peaks[k] / 1024:.0f}" for k in shown) + " MiB", "(reported)", verdict(None),
+                )
+            )
+    return rows
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    header = ("engine", "metric (median)", "measured", "target", "result")
+    cells = [header] + [(r.engine, r.metric, r.measured, r.target, r.result) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    lines = []
+    for index, cell in enumerate(cells):
+        lines.append("  ".join(text.ljust(width) for text, width in zip(cell, widths)).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def missed(rows: Sequence[Row]) -> list[Row]:
+    return [r for r in rows if r.result == "FAIL"]
+
+
+# ------------------------------------------------------------------------------------ environment
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def machine_info() -> dict:
+    info = {
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+        "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+    try:
+        cpu = Path("/proc/cpuinfo").read_text()
+        info["cpu"] = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("model name")), None)
+        mem = Path("/proc/meminfo").read_text().splitlines()[0]
+        info["memory_kib"] = int(mem.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return info
+
+
+def find_cli() -> str:
+    beside = Path(sys.executable).parent / "llama-telemetry"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("llama-telemetry")
+    if not found:
+        raise BenchError("The llama-telemetry command is not installed (pip install -e . in this environment).")
+    return found
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """Distinct free ports, all held open at once while choosing so none repeats."""
+    import socket
+
+    sockets, ports = [], []
+    try:
+        while len(ports) < count:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.bind((host, 0))
+            ports.append(sock.getsockname()[1])
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports
+
+
+@dataclass
+class CliResult:
+    wall: float
+    rss_kib: int
+    code: int
+    stdout: str
+    stderr: str
+
+
+# A child's ru_maxrss also counts the memory of the process it was forked from (Linux records the old
+# address space's high-water mark at exec), so the bench's own ~100 MiB would hide the CLI's. The CLI is
+# therefore started by a small parent that reports the CLI's peak: GNU time, or else this Python shim.
+_RSS_SHIM = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(128 - code if code < 0 else code)
+"""
+GNU_TIME = "/usr/bin/time"
+
+
+def rss_method() -> str:
+    if os.access(GNU_TIME, os.X_OK):
+        return f"{GNU_TIME} -f %M (the CLI process's maximum resident set size, as `time -v` reports it)"
+    return "wait4() ru_maxrss of the CLI process, reported by a small Python parent (no /usr/bin/time here)"
+
+
+def run_cli(argv: Sequence[str], env: Mapping[str, str], cwd: str, timeout: float = CLI_TIMEOUT) -> CliResult:
+    """Run the CLI once: wall time from spawn to exit, and the CLI process's peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as rss:
+        if os.access(GNU_TIME, os.X_OK):
+            wrapped = [GNU_TIME, "-q", "-f", "%M", "-o", rss.name, *argv]
+        else:
+            wrapped = [sys.executable, "-S", "-c", _RSS_SHIM, rss.name, *argv]
+        started = time.perf_counter()
+        # Its own process group, so an interrupted bench can hand the CLI a Ctrl-C and nothing else.
+        proc = subprocess.Popen(wrapped, stdout=out, stderr=err, env=dict(env), cwd=cwd, start_new_session=True)
+        timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            code = proc.wait()
+            wall = time.perf_counter() - started
+        except BaseException:
+            # Interrupted: stop the CLI as Ctrl-C would (it says what it left), then make sure it is gone.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            raise
+        finally:
+            timer.cancel()
+        out.seek(0)
+        err.seek(0)
+        text = rss.read().strip().splitlines()
+        peak = int(text[-1]) if text and text[-1].isdigit() else 0
+        result = CliResult(wall, peak, code, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    if code in (-signal.SIGKILL, 128 + signal.SIGKILL):
+        raise BenchError(f"`llama-telemetry {argv[1] if len(argv) > 1 else ''}` did not finish within {timeout:g} s.")
+    return result
+
+
+# ------------------------------------------------------------------------------------ the floor
+
+
+class Floor:
+    """The same four containers as `up`, straight through the engine: no detection, planning or checks."""
+
+    def __init__(self, engine, settings):
+        from telemetry_stack.health import reachable_host
+        from telemetry_stack.stack import HEALTH_PROBES, build_stack
+
+        self.engine = engine
+        self.stack = build_stack(settings)
+        host = reachable_host(settings.bind, engine.url)
+        self.urls = {
+            svc: f"http://{host}:{settings.ports[probe.port_key]}{probe.path}" for svc, probe in HEALTH_PROBES.items()
+        }
+        self.cancel = threading.Event()
+        self.ids: list[str] = []  # containers of the current cycle
+
+    def prepare(self) -> None:
+        """Leftovers from an interrupted earlier run go; the data volumes exist, as after a first `up`."""
+        self.cleanup(volumes=False)
+        for name in self.stack.volumes:
+            if self.engine.volume(name) is None:
+                self.engine.create_volume(name, self.stack.labels)
+
+    def _service_up(self, service, started: float) -> tuple[str, float]:
+        from telemetry_stack.health import probe
+
+        engine = self.engine
+        container_id = engine.create_container(service.container)
+        if service.files:
+            engine.put_archive(container_id, "/", service.archive())
+        self.ids.append(container_id)
+        engine.start(container_id)
+        url = self.urls[service.name]
+        deadline = started + HEALTH_TIMEOUT
+        while not self.cancel.is_set():
+            attempt = time.perf_counter()
+            if probe(url):
+                return container_id, time.perf_counter()
+            if attempt > deadline:
+                tail = engine.logs(container_id, 20)
+                raise BenchError(f"floor: {service.name} did not answer {url} within {HEALTH_TIMEOUT:g} s.\n{tail}")
+            self.cancel.wait(max(0.0, POLL_INTERVAL - (time.perf_counter() - attempt)))
+        raise BenchError("floor: cancelled")
+
+    def _parallel(self, task: Callable, items: Sequence) -> list:
+        pool = ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="floor")
+        try:
+            futures = [pool.submit(task, item) for item in items]
+            return [f.result() for f in futures]
+        except BaseException:
+            self.cancel.set()  # pollers stop at once; engine calls in flight finish before cleanup runs
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def up(self) -> float:
+        """Seconds from the first engine call until every health URL has answered."""
+        self.cancel.clear()
+        self.ids = []
+        started = time.perf_counter()
+        self.engine.create_network(self.stack.network, self.stack.labels)
+        ready = self._parallel(lambda s: self._service_up(s, started), list(self.stack.services))
+        return max(at for _, at in ready) - started
+
+    def down(self) -> float:
+        """Seconds to stop and remove the containers (in parallel) and the network."""
+        from telemetry_stack.deploy import STOP_TIMEOUT
+
+        engine = self.engine
+        ids, self.ids = list(self.ids), []
+        started = time.perf_counter()
+
+        def stop_and_remove(container_id: str) -> None:
+            engine.stop(container_id, STOP_TIMEOUT)
+            engine.remove_container(container_id)
+
+        self._parallel(stop_and_remove, ids)
+        engine.remove_network(self.stack.network)
+        return time.perf_counter() - started
+
+    def cleanup(self, volumes: bool) -> None:
+        from telemetry_stack.stack import project_labels
+
+        engine = self.engine
+        for info in engine.containers(project_labels(self.stack.project)):
+            engine.remove_container(info.id)
+        if engine.network(self.stack.network) is not None:
+            engine.remove_network(self.stack.network)
+        if volumes:
+            for name in self.stack.volumes:
+                engine.remove_volume(name)
+
+
+def same_containers(floor_stack, product_stack) -> None:
+    """The floor must start exactly what `up` starts, apart from names, labels and the network."""
+    for floor, product in zip(floor_stack.services, product_stack.services):
+        a, b = floor.container, product.container
+        same = (a.image, a.user, a.command, dict(a.environment), a.ports, tuple(a.volumes.values()), a.aliases) == (
+            b.image, b.user, b.command, dict(b.environment), b.ports, tuple(b.volumes.values()), b.aliases,
+        )
+        if not same or dict(floor.files) != dict(product.files):
+            raise BenchError(f"internal: the floor's {floor.name} differs from what up would create")
+
+
+# ------------------------------------------------------------------------------------ one engine
+
+
+@dataclass
+class EngineResult:
+    engine: str
+    version: str = ""
+    url: str = ""
+    rootless: bool | None = None
+    images: dict = field(default_factory=dict)
+    ports: dict = field(default_factory=dict)
+    samples: dict = field(default_factory=lambda: {key: [] for key in SAMPLE_KEYS})
+    rss_kib: dict = field(default_factory=lambda: {key: [] for key in CLI_KEYS})
+    noop_changes: list = field(default_factory=list)
+    error: str | None = None
+
+
+def stand_in_images(engine_name: str) -> dict[str, str]:
+    from tests.engine.images import build_images
+
+    log(f"{engine_name}: building/checking the stand-in images ...")
+    return build_images(engine_name)
+
+
+def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli: str, result: EngineResult) -> None:
+    from telemetry_stack.engines.detect import connect_to, detect
+    from telemetry_stack.settings import DEFAULT_IMAGES, PORT_KEYS, Settings
+    from telemetry_stack.stack import build_stack
+
+    images = stand_in_images(engine_name) if image_mode == "stand-in" else dict(DEFAULT_IMAGES)
+    ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
+    result.images, result.ports = images, ports
+
+    engine = connect_to(detect(engine_name))
+    workdir = tempfile.mkdtemp(prefix="llama-telemetry-bench-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_TELEMETRY_")}
+    env["XDG_CONFIG_HOME"] = workdir  # no user config file changes what is measured; cwd has none either
+    common = ["--container", engine_name, "--project", PROJECT]
+    up_argv = [cli, "up", *common, "--pull", "never", "--timeout", f"{HEALTH_TIMEOUT:g}", "--json"]
+    up_argv += [arg for svc, ref in images.items() for arg in ("--image", f"{svc}={ref}")]
+    up_argv += [arg for key, port in ports.items() for arg in ("--port", f"{key}={port}")]
+    floor = None
+    try:
+        result.version, result.url = engine.version(), engine.url
+        result.rootless = engine.rootless()
+        missing = [ref for ref in images.values() if not engine.image_present(ref)]
+        if missing:
+            raise BenchError(f"{engine_name}: images not present locally: {', '.join(missing)} (the benchmark never pulls).")
+
+        floor = Floor(engine, Settings(engine=engine_name, project=FLOOR_PROJECT, images=images, ports=ports, pull="never"))
+        same_containers(floor.stack, build_stack(Settings(engine=engine_name, project=PROJECT, images=images, ports=ports)))
+        floor.prepare()
+        cli_run(cli, ["down", *common, "--volumes"], env, workdir, "cleanup down")
+
+        def one_run(record: bool) -> None:
+            floor_up = floor.up()
+            floor_down = floor.down()
+            up = cli_run(up_argv[0], up_argv[1:], env, workdir, "up")
+            noop = cli_run(up_argv[0], up_argv[1:], env, workdir, "no-op up")
+            status = cli_run(cli, ["status", *common, "--json"], env, workdir, "status")
+            down = cli_run(cli, ["down", *common, "--json"], env, workdir, "down")
+            helped = cli_run(cli, ["--help"], env, workdir, "--help")
+            if not record:
+                return
+            changed = [s["name"] for s in json.loads(noop.stdout)["services"] if s.get("action") != "unchanged"]
+            result.noop_changes.append(changed)
+            for key, value in ((FLOOR_UP, floor_up), (FLOOR_DOWN, floor_down)):
+                result.samples[key].append(round(value, 4))
+            for key, cli_result in ((UP, up), (NOOP, noop), (STATUS, status), (DOWN, down), (HELP, helped)):
+                result.samples[key].append(round(cli_result.wall, 4))
+                result.rss_kib[key].append(cli_result.rss_kib)
+
+        for index in range(warmup):
+            log(f"{engine_name}: warm-up {index + 1}/{warmup}")
+            one_run(record=False)
+        for index in range(runs):
+            one_run(record=True)
+            s = result.samples
+            log(
+                f"{engine_name}: run {index + 1}/{runs}: floor {s[FLOOR_UP][-1]:.3f} s, up {s[UP][-1]:.3f} s, "
+                f"no-op {s[NOOP][-1]:.3f} s, status {s[STATUS][-1]:.3f} s, floor stop+rm {s[FLOOR_DOWN][-1]:.3f} s, "
+                f"down {s[DOWN][-1]:.3f} s, --help {s[HELP][-1]:.3f} s"
+            )
+    finally:
+        log(f"{engine_name}: cleaning up (project {PROJECT!r} and the floor)")
+        problems = []
+        try:
+            cli_run(cli, ["down", *common, "--volumes"], env, workdir, "cleanup down", expect=(0,))
+        except BaseException as exc:  # keep cleaning up: the floor's resources still have to go
+            problems.append(f"down --volumes: {exc}")
+        if floor is not None:
+            try:
+                floor.cleanup(volumes=True)
+            except Exception as exc:
+                problems.append(f"floor cleanup: {exc}")
+        engine.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if problems:
+            log(f"{engine_name}: cleanup incomplete: {'; '.join(problems)}")
+
+
+def cli_run(cli: str, args: Sequence[str], env: Mapping[str, str], cwd: str, what: str, expect: tuple[int, ...] = (0,)) -> CliResult:
+    result = run_cli([cli, *args], env, cwd)
+    if result.code not in expect:
+        raise BenchError(f"`llama-telemetry {what}` exited {result.code}: {result.stderr.strip()[-2000:]}")
+    return result
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def available_engines() -> list[str]:
+    from telemetry_stack.engines.detect import detect
+    from telemetry_stack.errors import EngineUnavailable
+
+    found = []
+    for name in ENGINES:
+        try:
+            detect(name)
+            found.append(name)
+        except EngineUnavailable as exc:
+            log(f"{name}: not running here, skipped ({exc.message})")
+    return found
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", default="", help="comma-separated: docker,podman (default: every engine that answers)")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per engine; medians are reported (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured cycles before the runs (default 1)")
+    parser.add_argument("--json-out", default="bench-results.json", metavar="FILE", help="where to write the results (default bench-results.json)")
+    parser.add_argument("--images", choices=("stand-in", "default"), default="stand-in", help="the suite's local stand-ins (default) or the pinned release images")
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0:
+        parser.error("--runs must be at least 1 and --warmup at least 0")
+    args.engine_list = [e.strip() for e in args.engines.split(",") if e.strip()]
+    unknown = [e for e in args.engine_list if e not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine {unknown[0]!r}; use docker and/or podman")
+    return args
+
+
+def _terminate(signum, frame):  # SIGTERM: clean up exactly as after Ctrl-C
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    cli = find_cli()
+    engines = args.engine_list or available_engines()
+    if not engines:
+        log("no engine answered: nothing to measure")
+        return 1
+    document = {
+        "tool": "scripts/bench.py",
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "cli": cli,
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "images": args.images,
+        "poll_interval_s": POLL_INTERVAL,
+        "rss_method": rss_method(),
+        "targets": {
+            "up_vs_floor_max": UP_RATIO_MAX, "noop_up_max_s": NOOP_MAX, "down_vs_floor_max": DOWN_RATIO_MAX,
+            "down_max_s": DOWN_MAX, "help_max_s": HELP_MAX, "status_max_s": STATUS_MAX,
+        },
+        "engines": {},
+    }
+    rows: list[Row] = []
+    failed = False
+    interrupted = False
+    for name in engines:
+        result = EngineResult(name)
+        try:
+            bench_engine(name, args.runs, args.warmup, args.images, cli, result)
+        except KeyboardInterrupt:
+            result.error, interrupted = "interrupted", True
+        except Exception as exc:  # one engine failing must not hide the other's numbers
+            result.error = f"{type(exc).__name__}: {exc}"
+            log(f"{name}: ERROR {result.error}")
+        entry = asdict(result)
+        if result.error:
+            failed = True
+        elif result.samples[UP]:
+            unchanged = all(not changed for changed in result.noop_changes)
+            engine_rows = evaluate(name, result.samples, result.rss_kib, unchanged)
+            rows += engine_rows
+            entry["medians"] = medians(result.samples)
+            entry["ratios"] = {
+                "up_vs_floor": paired_ratios(result.samples[UP], result.samples[FLOOR_UP]),
+                "down_vs_floor": paired_ratios(result.samples[DOWN], result.samples[FLOOR_DOWN]),
+            }
+            entry["median_ratios"] = {key: median(values) for key, values in entry["ratios"].items()}
+            entry["peak_rss_kib"] = {key: max(values) for key, values in result.rss_kib.items() if values}
+            entry["rows"] = [asdict(r) for r in engine_rows]
+        document["engines"][name] = entry
+        if interrupted:
+            break
+    document["machine"]["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    Path(args.json_out).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+    if rows:
+        print(format_table(rows))
+        print(f"\nmedians of {args.runs} runs; ratios are medians of per-run ratios against the floor of the same run;")
+        print(f"peak RSS: {rss_method()}.  Raw samples: {args.json_out}")
+        misses = missed(rows)
+        if misses:
+            print(f"\nMISSED TARGETS ({len(misses)}): " + "; ".join(f"{r.engine} {r.metric}: {r.measured} (target {r.target})" for r in misses))
+        else:
+            print("\nAll targets met.")
+    for name, entry in document["engines"].items():
+        if entry["error"]:
+            print(f"{name}: ERROR: {entry['error']}", file=sys.stderr)
+    if interrupted:
+        return 130
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
