@@ -77,9 +77,8 @@ EOF
     say "wrote $CONTAINERS_CONF (runtime runc, nofile/nproc 1024)"
 fi
 
-# wait_for DESCRIPTION COMMAND...: poll COMMAND once a second, at most WAIT_SECONDS.
+# wait_for COMMAND...: poll COMMAND once a second, at most WAIT_SECONDS.
 wait_for() {
-    local what=$1; shift
     local i
     for ((i = 0; i < WAIT_SECONDS; i++)); do
         if "$@" >/dev/null 2>&1; then
@@ -98,7 +97,7 @@ else
     say "starting dockerd (log: $DOCKER_LOG)"
     # No init system on CI machines: run the daemon detached in its own session.
     setsid dockerd --host "unix://$DOCKER_SOCK" >>"$DOCKER_LOG" 2>&1 </dev/null &
-    if ! wait_for docker docker_answers; then
+    if ! wait_for docker_answers; then
         tail -n 20 "$DOCKER_LOG" >&2 || true
         die "dockerd did not answer within ${WAIT_SECONDS}s; see $DOCKER_LOG"
     fi
@@ -119,7 +118,7 @@ else
     fi
     say "starting the podman API service on unix://$PODMAN_SOCK (log: $PODMAN_LOG)"
     setsid podman system service --time=0 "unix://$PODMAN_SOCK" >>"$PODMAN_LOG" 2>&1 </dev/null &
-    if ! wait_for podman podman_answers; then
+    if ! wait_for podman_answers; then
         tail -n 20 "$PODMAN_LOG" >&2 || true
         die "the podman API service did not answer within ${WAIT_SECONDS}s; see $PODMAN_LOG"
     fi

@@ -232,13 +232,30 @@ def up(settings: Settings, ui) -> dict:
         for name in plan.create_volumes:
             engine.create_volume(name, stack.labels)
 
-        ids = _run_parallel(
-            {s.name: (lambda s=s: _converge_service(engine, s, plan.actions[s.name], existing.get(s.name))) for s in stack.services}
-        )
-        reports = wait_healthy(engine, stack, ids, settings.timeout, ui)
+        try:
+            ids = _run_parallel(
+                {s.name: (lambda s=s: _converge_service(engine, s, plan.actions[s.name], existing.get(s.name))) for s in stack.services}
+            )
+            reports = wait_healthy(engine, stack, ids, settings.timeout, ui)
+        except KeyboardInterrupt:
+            raise Interrupted(f"Interrupted; left as it is: {_describe_state(engine, stack)}.") from None
         for report in reports:
             report.action = plan.actions[report.name]
         return _summary(engine, stack, reports, settings, time.monotonic() - started)
+
+
+class Interrupted(TelemetryError):
+    exit_code = 130
+
+    def __init__(self, message: str):
+        super().__init__(message, "Run `llama-telemetry up` to finish it, or `llama-telemetry down` to remove it.")
+
+
+def _describe_state(engine: Engine, stack: Stack) -> str:
+    containers = {i.labels.get(SERVICE_LABEL): i for i in engine.containers(stack.labels)}
+    parts = [f"{s.name} {containers[s.name].state}" if s.name in containers else f"{s.name} not created" for s in stack.services]
+    network = "present" if engine.network(stack.network) else "absent"
+    return f"{', '.join(parts)}; network {stack.network} {network}"
 
 
 def auto_ports(settings: Settings, existing: Mapping[str, ContainerInfo]) -> dict[str, int]:
@@ -355,10 +372,12 @@ def wait_healthy(engine: Engine, stack: Stack, ids: Mapping[str, str], timeout: 
                     if info is None or not info.running:
                         state = "removed" if info is None else f"{info.state} (exit code {info.exit_code})"
                         progress(name, state)
+                        log = _log_tail(engine, ids[name], name)
                         raise ServiceFailed(
                             f"{name} stopped before it became healthy: {state}.",
-                            f"Fix the cause shown in its log, then run `llama-telemetry up` again (or `llama-telemetry down`).",
-                            details=_log_tail(engine, ids[name], name),
+                            diagnose(stack.service(name), log, engine.name)
+                            or "Fix the cause shown in its log, then run `llama-telemetry up` again (or `llama-telemetry down`).",
+                            details=log,
                         )
                 if time.monotonic() > deadline:
                     slow = ", ".join(pending)
@@ -372,6 +391,25 @@ def wait_healthy(engine: Engine, stack: Stack, ids: Mapping[str, str], timeout: 
         for poller in pollers.values():
             poller.cancel()
     return [reports[s.name] for s in stack.services]
+
+
+def diagnose(service: Service, log: str, engine_name: str) -> str | None:
+    """Explain the two failures the images report only as "permission denied" / "not writable"."""
+    text = log.lower()
+    if "permission denied" not in text and "not writable" not in text:
+        return None
+    user = service.container.user
+    for volume, path in service.container.volumes.items():
+        if path in log and ("not writable" in text or "permission denied" in text):
+            return (
+                f"Its data volume {volume} (at {path}) is not writable by uid {user}, the image's user. "
+                f"Give it back (`{engine_name} run --rm --user 0 -v {volume}:/d --entrypoint chown {service.container.image} -R {user} /d`) "
+                "or start from scratch with `llama-telemetry down --volumes` (deletes its data)."
+            )
+    return (
+        f"A configuration file copied into it is not readable by uid {user}, the image's user "
+        "(check a custom --image: its config directories must be readable by that user)."
+    )
 
 
 def _log_tail(engine: Engine, container_id: str, name: str) -> str:

@@ -302,7 +302,11 @@ done
 
 for uri in $configs; do
     path=${uri#file:}
-    if [ ! -e "$path" ]; then
+    parent=$(dirname "$path")
+    if [ -d "$parent" ] && [ ! -x "$parent" ]; then
+        # like open(2): a directory the user cannot search hides its files with EACCES
+        reason="open $path: permission denied"
+    elif [ ! -e "$path" ]; then
         reason="open $path: no such file or directory"
     elif [ -d "$path" ]; then
         reason="read $path: is a directory"

@@ -68,6 +68,7 @@ def test_service_that_exits_fails_at_once_with_its_logs(tele, engine, engine_nam
     assert result.code == 1
     assert "grafana stopped before it became healthy" in result.stderr
     assert "not writable" in result.stderr  # its last log lines are shown
+    assert f"Its data volume {volume} (at /var/lib/grafana) is not writable by uid 472" in result.stderr
     assert elapsed < 30  # failed when the container exited, not at the 60 s timeout
 
 
