@@ -90,9 +90,15 @@ class PodmanEngine:
         return created.id
 
     def put_archive(self, container_id: str, path: str, data: bytes) -> None:
-        # podman-py reports failure as a False return value, not an exception.
-        if not self._client.containers.get(container_id).put_archive(path, data):
-            raise TelemetryError(f"Podman could not copy the configuration into container {container_id[:12]}.")
+        # Straight to the libpod endpoint: podman-py's put_archive cannot pass copyUIDGID, whose default
+        # (true) would hand the files to the container's user; configs must stay root-owned, read-only.
+        response = self._client.api.put(
+            f"/containers/{container_id}/archive", params={"path": path, "copyUIDGID": "false"}, data=data
+        )
+        if not response.ok:
+            raise TelemetryError(
+                f"Podman could not copy the configuration into container {container_id[:12]}: HTTP {response.status_code}."
+            )
 
     def start(self, container_id: str) -> None:
         self._client.containers.get(container_id).start()

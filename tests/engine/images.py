@@ -146,6 +146,34 @@ class _User:
     home: str
 
 
+# Sourced by the OTLP/HTTP handlers: just enough HTTP/1.1 to take one JSON POST.
+_HTTP_SH = r"""# read_request: sets $method, $path and $body from the request on stdin
+read_request() {
+    read -r method path _
+    length=0
+    while read -r line; do
+        line=$(printf '%s' "$line" | tr -d '\r')
+        [ -z "$line" ] && break
+        case "$line" in
+            [Cc]ontent-[Ll]ength:*) length=$(printf '%s' "${line#*:}" | tr -d ' ') ;;
+        esac
+    done
+    body=$(head -c "$length")
+}
+
+# respond CODE BODY
+respond() {
+    printf 'HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
+        "$1" "${#2}" "$2"
+}
+
+# json_string KEY: the first "KEY": "value" in $body
+json_string() {
+    printf '%s' "$body" | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" | head -n 1
+}
+"""
+
+
 def _base(user: _User) -> RootFS:
     """What every stand-in shares: busybox, users, /tmp, the shell helpers."""
     if not BUSYBOX.is_file():
@@ -175,6 +203,7 @@ def _base(user: _User) -> RootFS:
         fs.dir(user.home, mode=0o755, uid=user.uid, gid=user.gid)
     fs.dir("srv/empty")
     fs.file("lib/stand-in/common.sh", _COMMON_SH)
+    fs.file("lib/stand-in/http.sh", _HTTP_SH)
     return fs
 
 
@@ -187,6 +216,12 @@ stand_in_pids=""
 # serve PORT DOCROOT: answer HTTP on 0.0.0.0:PORT from the files under DOCROOT.
 serve() {
     httpd -f -p "0.0.0.0:$1" -h "$2" &
+    stand_in_pids="$stand_in_pids $!"
+}
+
+# serve_handler PORT SCRIPT: run SCRIPT for every connection on PORT (stdin/stdout are the socket).
+serve_handler() {
+    nc -ll -p "$1" -e "$2" &
     stand_in_pids="$stand_in_pids $!"
 }
 
@@ -239,14 +274,31 @@ def _jaeger() -> _Image:
     fs.file("srv/jaeger/ui/api/services", '{"data":[],"total":0,"limit":0,"offset":0,"errors":null}\n')
     # Same path as the real jaegertracing/jaeger v2 image; the arguments
     # (`--set receivers...`, `--config ...`) are accepted and only logged.
+    # OTLP/HTTP with JSON bodies (what `llama-telemetry verify` sends through the collector):
+    # each trace id becomes /api/traces/<id> on the query port, as Jaeger would answer it.
+    fs.script(
+        "lib/stand-in/jaeger-otlp.sh",
+        r"""#!/bin/sh
+. /lib/stand-in/http.sh
+read_request
+if [ "$path" = /v1/traces ]; then
+    for id in $(printf '%s' "$body" | grep -o '"traceId": *"[0-9a-f]*"' | sed 's/.*"\([0-9a-f]*\)"$/\1/'); do
+        printf '{"data":[{"traceID":"%s","spans":[],"processes":{}}],"total":1}\n' "$id" >"/tmp/jaeger/api/traces/$id"
+        echo "jaeger stand-in: stored trace $id" >&2
+    done
+fi
+respond "200 OK" "{}"
+""",
+    )
     fs.script(
         "cmd/jaeger/jaeger-linux",
         r"""#!/bin/sh
 . /lib/stand-in/common.sh
 echo "jaeger stand-in: arguments: $*"
-serve 16686 /srv/jaeger/ui
+mkdir -p /tmp/jaeger/api/traces && cp -r /srv/jaeger/ui/. /tmp/jaeger/
+serve 16686 /tmp/jaeger
 serve 4317 /srv/empty
-serve 4318 /srv/empty
+serve_handler 4318 /lib/stand-in/jaeger-otlp.sh
 echo "jaeger stand-in: query API on :16686, OTLP on :4317 and :4318"
 serve_until_stopped
 """,
@@ -273,6 +325,36 @@ def _otel_collector() -> _Image:
     fs.dir("etc/otelcol-contrib")  # exists in the real image; the product copies config.yaml in
     fs.file("srv/otelcol/health/index.html", '{"status":"Server available"}\n')
     fs.file("srv/otelcol/exporter/metrics", _COLLECTOR_METRICS)
+    # OTLP/HTTP with JSON bodies: traces are passed on to jaeger, and a gauge becomes a series on the
+    # exporter page with the name our collector config gives it (one llama_stack_ prefix). Protobuf
+    # bodies (real SDKs) are accepted and dropped.
+    fs.script(
+        "lib/stand-in/collector-otlp.sh",
+        r"""#!/bin/sh
+. /lib/stand-in/http.sh
+read_request
+case "$path" in
+    /v1/traces)
+        wget -q -O /dev/null --header 'Content-Type: application/json' --post-data "$body" http://jaeger:4318/v1/traces \
+            || echo "collector stand-in: could not forward traces to jaeger:4318" >&2
+        ;;
+    /v1/metrics)
+        name=$(json_string name)
+        job=$(printf '%s' "$body" | sed -n 's/.*"key": *"service.name", *"value": *{ *"stringValue": *"\([^"]*\)".*/\1/p')
+        value=$(printf '%s' "$body" | sed -n 's/.*"asDouble": *\([0-9.eE+-]*\).*/\1/p')
+        labels=$(printf '%s' "${body#*dataPoints}" \
+            | grep -o '"key": *"[^"]*", *"value": *{ *"stringValue": *"[^"]*"' \
+            | sed 's/"key": *"\([^"]*\)", *"value": *{ *"stringValue": *"\([^"]*\)"/\1="\2"/' | tr '.\n' '_,')
+        case "$name" in llama_stack.*) ;; *) name="llama_stack.$name" ;; esac
+        if [ -n "$name" ] && [ -n "$value" ]; then
+            echo "$(printf '%s' "$name" | tr . _){job=\"$job\",${labels%,}} $value" >>/tmp/otelcol/exporter/metrics
+            echo "collector stand-in: exported $name" >&2
+        fi
+        ;;
+esac
+respond "200 OK" "{}"
+""",
+    )
     fs.script(
         "otelcol-contrib",
         r"""#!/bin/sh
@@ -319,10 +401,11 @@ for uri in $configs; do
     fail "failed to get config: cannot resolve the configuration: cannot retrieve the configuration: unable to read the file file:$path: $reason"
 done
 
+mkdir -p /tmp/otelcol && cp -r /srv/otelcol/exporter /tmp/otelcol/
 serve 13133 /srv/otelcol/health
-serve 8889 /srv/otelcol/exporter
+serve 8889 /tmp/otelcol/exporter
 serve 4317 /srv/empty
-serve 4318 /srv/empty
+serve_handler 4318 /lib/stand-in/collector-otlp.sh
 echo "Everything is ready. Begin running and processing data."
 serve_until_stopped
 """,
@@ -437,7 +520,17 @@ else
     echo "database: created $data/grafana.db"
 fi
 
-serve 3000 /usr/share/grafana/public
+# /api/datasources/uid/<uid>/health for each provisioned datasource, behind the admin login, like
+# Grafana's own datasource health check (the stand-in only proves the uids and the login match).
+www=/tmp/grafana-www
+mkdir -p "$www" && cp -r /usr/share/grafana/public/. "$www/"
+for uid in $(sed -n 's/^ *uid: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$provisioning"/datasources/*.yaml 2>/dev/null); do
+    mkdir -p "$www/api/datasources/uid/$uid"
+    echo '{"status":"OK","message":"stand-in: datasource is working"}' >"$www/api/datasources/uid/$uid/health"
+done
+printf '/api/datasources:%s:%s\n' "${GF_SECURITY_ADMIN_USER:-admin}" "${GF_SECURITY_ADMIN_PASSWORD:-admin}" >/tmp/grafana-httpd.conf
+httpd -f -p 0.0.0.0:3000 -h "$www" -c /tmp/grafana-httpd.conf &
+stand_in_pids="$stand_in_pids $!"
 echo 'logger=http.server level=info msg="HTTP Server Listen" address=[::]:3000 protocol=http'
 serve_until_stopped
 """,

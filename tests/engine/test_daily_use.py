@@ -97,3 +97,29 @@ def test_config_file_is_used_and_flags_win(tele, tmp_path):
         assert deployed.json["project"] == "fromfile" and deployed.json["grafana"]["url"] == "http://127.0.0.1:3005"
     finally:
         assert tele("down", "--config", str(config), "--volumes").code == 0
+
+
+def test_verify_proves_the_pipeline_end_to_end(tele):
+    """The stand-ins pass OTLP/JSON along like the real services: span -> Jaeger, metric -> Prometheus."""
+    up = tele("up", "--verify", "--json", "--grafana-password", "s3cret-pw")
+    assert up.code == 0, up.stdout + up.stderr
+    steps = up.json["verify"]["steps"]
+    assert [s["step"] for s in steps] == [
+        "send a span over OTLP/HTTP", "find it in Jaeger", "send a metric over OTLP/HTTP",
+        "find it in Prometheus", "check Grafana's datasources",
+    ]
+    assert all(s["ok"] for s in steps) and all(s["seconds"] < 30 for s in steps)
+
+    again = tele("verify", "--grafana-password", "s3cret-pw")
+    assert again.code == 0, again.stdout + again.stderr
+    assert "find it in Prometheus" in again.stdout
+
+    wrong = tele("verify", "--grafana-password", "wrong", "--timeout", "5", "--json")
+    assert wrong.code == 1
+    failed = [s for s in wrong.json["steps"] if not s["ok"]]
+    assert failed[0]["step"] == "check Grafana's datasources" and "refused the admin login" in failed[0]["detail"]
+
+
+def test_verify_without_a_stack_says_so(tele):
+    result = tele("verify")
+    assert result.code == 1 and "llama-telemetry up" in result.stderr

@@ -238,6 +238,10 @@ def test_security_defaults(tele, engine_name):
         bindings = [b for bs in container["HostConfig"]["PortBindings"].values() for b in bs or []]
         assert bindings and all(b["HostIp"] == "127.0.0.1" for b in bindings)
         assert not any(m.get("Type") == "bind" for m in container.get("Mounts", []))
+    # Rendered configs are root-owned and read-only for the service users (copied in, not mounted).
+    for name, path in (("otel-collector", "/etc/otelcol-contrib/config.yaml"), ("grafana", "/etc/grafana/dashboards/llama-stack/llama-stack-overview.json")):
+        mode = engine_cli(engine_name, "exec", name, "stat", "-c", "%u:%g %a", path)
+        assert mode.stdout.strip() == "0:0 644", (name, mode.stdout, mode.stderr)
     # The hostile password reached Grafana intact (it is an environment value, never rendered into a file).
     request = urllib.request.Request("http://127.0.0.1:3000/api/health")
     assert urllib.request.urlopen(request, timeout=5).status == 200
