@@ -119,7 +119,7 @@ def fmt_seconds(value: float) -> str:
 
 
 def fmt_ratio(value: float) -> str:
-    return f"{value:.2f}×"
+    return f"{value:.3f}×"
 
 
 def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mapping[str, Sequence[int]] | None = None, noop_unchanged: bool = True) -> list[Row]:

@@ -76,15 +76,17 @@ def verify_stack(summary: dict, grafana_password: str, timeout: float, ui) -> di
     deadline = time.monotonic() + timeout
     now_ns = time.time_ns()
 
+    def post_otlp(signal: str, body: dict) -> None:
+        status, _ = _http("POST", f"{urls['otlp-http']}/v1/{signal}", body)
+        if status != 200:
+            raise _Failed(f"collector answered HTTP {status}")
+
     def send_span() -> str:
         span = {
             "traceId": trace_id, "spanId": span_id, "name": "llama-telemetry verify", "kind": 2,
             "startTimeUnixNano": str(now_ns), "endTimeUnixNano": str(now_ns + 1_000_000),
         }
-        body = {"resourceSpans": [{"resource": _resource(service_name), "scopeSpans": [{"spans": [span]}]}]}
-        status, _ = _http("POST", urls["otlp-http"] + "/v1/traces", body)
-        if status != 200:
-            raise _Failed(f"collector answered HTTP {status}")
+        post_otlp("traces", {"resourceSpans": [{"resource": _resource(service_name), "scopeSpans": [{"spans": [span]}]}]})
         return f"trace {trace_id} accepted by the collector"
 
     def span_in_jaeger() -> str | None:
@@ -97,10 +99,7 @@ def verify_stack(summary: dict, grafana_password: str, timeout: float, ui) -> di
         point = {"asDouble": 1.0, "timeUnixNano": str(time.time_ns()),
                  "attributes": [{"key": "verify_id", "value": {"stringValue": token}}]}
         metric = {"name": VERIFY_METRIC, "gauge": {"dataPoints": [point]}}
-        body = {"resourceMetrics": [{"resource": _resource(service_name), "scopeMetrics": [{"metrics": [metric]}]}]}
-        status, _ = _http("POST", urls["otlp-http"] + "/v1/metrics", body)
-        if status != 200:
-            raise _Failed(f"collector answered HTTP {status}")
+        post_otlp("metrics", {"resourceMetrics": [{"resource": _resource(service_name), "scopeMetrics": [{"metrics": [metric]}]}]})
         return f"metric {VERIFY_METRIC} accepted by the collector"
 
     def metric_in_prometheus() -> str | None:

@@ -13,7 +13,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
 
 from tests.conftest import REPO
 from tests.engine.conftest import engine_cli
@@ -35,25 +34,6 @@ def _wait_until(predicate, timeout: float = 30.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         time.sleep(0.05)
-
-
-def test_crash_is_reported_within_a_second(tele, engine, engine_name, images):
-    """Grafana's stand-in exits at once when its data volume is not writable, like the real image."""
-    volume = VOLUMES["grafana"]
-    created = engine_cli(engine_name, "volume", "create", *sum((["--label", f"{k}={v}"] for k, v in project_labels("default").items()), []), volume)
-    assert created.returncode == 0, created.stderr
-    locked = engine_cli(
-        engine_name, "run", "--rm", "--user", "0", "--entrypoint", "/bin/sh", "-v", f"{volume}:/data",
-        images["grafana"], "-c", "touch /data/x && chown 0:0 /data && chmod 755 /data",
-    )
-    assert locked.returncode == 0, locked.stderr
-    result = tele("up", "--timeout", "60")
-    finished = time.time()
-    assert result.code == 1 and "grafana stopped before it became healthy" in result.stderr
-    inspected = json.loads(engine_cli(engine_name, "inspect", "grafana").stdout)[0]
-    # FinishedAt is UTC; the CLI noticed, printed the logs and exited within a second (plus process exit).
-    crashed_at = datetime.fromisoformat(inspected["State"]["FinishedAt"][:26].rstrip("Z")).replace(tzinfo=timezone.utc).timestamp()
-    assert finished - crashed_at < 1.5, finished - crashed_at
 
 
 def test_ctrl_c_during_up_leaves_a_state_that_up_and_down_complete(tele, stack_env, engine, image_env, images):

@@ -62,7 +62,7 @@ def test_ratio_is_the_median_of_per_run_ratios(bench):
     # Paired per run: a slow run slows floor and up alike and must not skew the ratio.
     rows = by_metric(bench.evaluate("docker", samples(floor_up=[1.0, 2.0, 4.0], up=[1.1, 2.2, 4.4])))
     assert rows["up → all healthy"].value == pytest.approx(1.1)
-    assert "1.10× floor" in rows["up → all healthy"].measured
+    assert "1.100× floor" in rows["up → all healthy"].measured
 
 
 def test_all_targets_met(bench):
