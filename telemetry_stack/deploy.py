@@ -19,8 +19,19 @@ from typing import Callable, Iterator, Mapping
 from telemetry_stack.engines.base import ContainerInfo, Engine, ResourceInfo
 from telemetry_stack.errors import ConflictError, EngineUnavailable, ServiceFailed, TelemetryError, UsageError
 from telemetry_stack.health import Poller, http_url, probe, reachable_host
-from telemetry_stack.settings import PUBLISHED_PORTS, SERVICES, Settings
-from telemetry_stack.stack import MANAGED_LABEL, PROJECT_LABEL, SERVICE_LABEL, Service, Stack, build_stack, project_labels, resource_names
+from telemetry_stack.settings import DEFAULT_PASSWORD, PUBLISHED_PORTS, SERVICES, Settings
+from telemetry_stack.stack import (
+    HASH_LABEL,
+    HEALTH_PROBES,
+    MANAGED_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    Service,
+    Stack,
+    build_stack,
+    project_labels,
+    resource_names,
+)
 
 STOP_TIMEOUT = 10  # seconds a service gets to shut down cleanly (Prometheus flushes its TSDB)
 LOG_TAIL = 20
@@ -43,8 +54,9 @@ class ServiceReport:
     action: str = ""
 
     def as_dict(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if v != "" or k in ("id",)}
-        data["id"] = self.id[:12]
+        data = {**self.__dict__, "id": self.id[:12]}
+        if not self.action:  # status reports have no action
+            del data["action"]
         return data
 
 
@@ -95,10 +107,8 @@ def service_urls(ports: Mapping[int, tuple[str, int]], service: str, engine_url:
     return urls
 
 
-def health_url(service: Service | str, urls: Mapping[str, str]) -> str | None:
-    from telemetry_stack.stack import HEALTH_PROBES
-
-    probe_def = HEALTH_PROBES[service if isinstance(service, str) else service.name]
+def health_url(service: str, urls: Mapping[str, str]) -> str | None:
+    probe_def = HEALTH_PROBES[service]
     base = urls.get(probe_def.port_key)
     return base + probe_def.path if base else None
 
@@ -140,7 +150,7 @@ def make_plan(stack: Stack, existing: Mapping[str, ContainerInfo], network: Reso
         if current is None:
             plan.actions[service.name] = CREATE
         elif (
-            current.labels.get("io.llama-telemetry.config-hash") != service.config_hash
+            current.labels.get(HASH_LABEL) != service.config_hash
             or current.name != service.container.name
             or plan.create_network  # the network was deleted behind our back: the old container cannot start
             or stack.network not in current.networks
@@ -241,7 +251,10 @@ def up(settings: Settings, ui) -> dict:
             raise Interrupted(f"Interrupted; left as it is: {_describe_state(engine, stack)}.") from None
         for report in reports:
             report.action = plan.actions[report.name]
-        return _summary(engine, stack, reports, settings, time.monotonic() - started)
+        summary = _summary(engine, stack, reports)
+        summary["grafana_default_password"] = settings.grafana_password == DEFAULT_PASSWORD
+        summary["elapsed_seconds"] = round(time.monotonic() - started, 2)
+        return summary
 
 
 class Interrupted(TelemetryError):
@@ -420,7 +433,7 @@ def _log_tail(engine: Engine, container_id: str, name: str) -> str:
     return f"--- last log lines of {name} ---\n{lines or '(no output)'}"
 
 
-def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport], settings: Settings | None, elapsed: float) -> dict:
+def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport]) -> dict:
     services = {r.name: r for r in reports}
     otlp_http = services.get("otel-collector").urls.get("otlp-http") if "otel-collector" in services else None
     summary = {
@@ -433,9 +446,6 @@ def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport], setting
         "grafana": {"url": services["grafana"].urls.get("grafana"), "user": "admin"} if "grafana" in services else None,
         "env": {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"} if otlp_http else {},
     }
-    if settings is not None:
-        summary["grafana_default_password"] = settings.grafana_password == "admin"
-    summary["elapsed_seconds"] = round(elapsed, 2)
     return summary
 
 
@@ -456,10 +466,8 @@ def status(requested: str | None, project: str, ui) -> dict:
             target = health_url(name, urls)
             healthy = bool(info.running and target and probe(target))
             reports.append(ServiceReport(name, info.name, info.state, healthy, urls, info.id, info.image))
-        stack = Stack(project, network_name, (), ())
-        summary = _summary(engine, stack, reports, None, 0.0)
+        summary = _summary(engine, Stack(project, network_name, (), ()), reports)
         summary["network_present"] = engine.network(network_name) is not None
-        summary.pop("elapsed_seconds")
         return summary
 
 
