@@ -12,7 +12,7 @@ import errno
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
 
@@ -80,7 +80,7 @@ def open_engine(requested: str | None, announce: Callable[[str], None]) -> Itera
     engine = None
     try:
         engine = connect(requested)
-        version = engine.version()
+        version = engine.known_version or engine.version()
         announce(f"Using {engine.name} {version} at {engine.url} ({engine.source}).")
         yield engine
     except TelemetryError:
@@ -243,10 +243,13 @@ def up(settings: Settings, ui) -> dict:
             engine.create_volume(name, stack.labels)
 
         try:
-            ids = _run_parallel(
-                {s.name: (lambda s=s: _converge_service(engine, s, plan.actions[s.name], existing.get(s.name))) for s in stack.services}
-            )
-            reports = wait_healthy(engine, stack, ids, settings.timeout, ui)
+            # Containers are created and started in parallel; each is polled as soon as it has started.
+            with ThreadPoolExecutor(max_workers=len(stack.services), thread_name_prefix="converge") as pool:
+                converging = {
+                    s.name: pool.submit(_converge_service, engine, s, plan.actions[s.name], existing.get(s.name))
+                    for s in stack.services
+                }
+                reports = wait_healthy(engine, stack, converging, settings.timeout, ui)
         except KeyboardInterrupt:
             raise Interrupted(f"Interrupted; left as it is: {_describe_state(engine, stack)}.") from None
         for report in reports:
@@ -356,54 +359,61 @@ def _run_parallel(tasks: Mapping[str, Callable[[], str]]) -> dict[str, str]:
     return results
 
 
-def wait_healthy(engine: Engine, stack: Stack, ids: Mapping[str, str], timeout: float, ui) -> list[ServiceReport]:
-    """Poll every service's health URL; fail at once if a container exits, or at the deadline."""
-    infos = {name: engine.container(cid) for name, cid in ids.items()}
-    reports = {}
+def wait_healthy(engine: Engine, stack: Stack, started: Mapping[str, Future], timeout: float, ui) -> list[ServiceReport]:
+    """Poll each service's health URL from the moment its container is started (each future yields a
+    container id); fail at once if a container exits, or at the deadline."""
+    changed = threading.Event()  # set by pollers and finished futures, so the loop wakes at once
+    reports, pollers = {}, {}
     for service in stack.services:
-        info = infos[service.name]
-        urls = service_urls({b.container_port: (b.host_ip, b.host_port) for b in info.ports}, service.name, engine.url)
-        reports[service.name] = ServiceReport(service.name, info.name, info.state, False, urls, info.id, info.image)
-
-    changed = threading.Event()
-    pollers = {name: Poller(health_url(name, r.urls), changed).start() for name, r in reports.items()}
+        ports = {b.container_port: (b.host_ip, b.host_port) for b in service.container.ports}
+        urls = service_urls(ports, service.name, engine.url)
+        reports[service.name] = ServiceReport(service.name, service.container.name, "starting", False, urls, "", service.container.image)
+        started[service.name].add_done_callback(lambda _: changed.set())
     deadline = time.monotonic() + timeout
     try:
         with ui.wait_progress(list(reports)) as progress:
             while True:
                 changed.clear()
-                pending = [name for name, poller in pollers.items() if not poller.healthy.is_set()]
-                for name in reports:
-                    if name not in pending and not reports[name].healthy:
-                        reports[name].healthy = True
-                        reports[name].state = "running"
+                for name, future in started.items():
+                    if future.done() and name not in pollers:
+                        reports[name].id = future.result()  # re-raises a failed create/start
+                        pollers[name] = Poller(health_url(name, reports[name].urls), changed).start()
+                for name, poller in pollers.items():
+                    if poller.healthy.is_set() and not reports[name].healthy:
+                        reports[name].healthy, reports[name].state = True, "running"
                         progress(name, "healthy")
+                pending = [name for name, report in reports.items() if not report.healthy]
                 if not pending:
                     break
                 for name in pending:
-                    info = engine.container(ids[name])
-                    if info is None or not info.running:
-                        state = "removed" if info is None else f"{info.state} (exit code {info.exit_code})"
-                        progress(name, state)
-                        log = _log_tail(engine, ids[name], name)
-                        raise ServiceFailed(
-                            f"{name} stopped before it became healthy: {state}.",
-                            diagnose(stack.service(name), log, engine.name)
-                            or "Fix the cause shown in its log, then run `llama-telemetry up` again (or `llama-telemetry down`).",
-                            details=log,
-                        )
+                    if name in pollers:
+                        _fail_if_stopped(engine, stack.service(name), reports[name].id, progress)
                 if time.monotonic() > deadline:
-                    slow = ", ".join(pending)
                     raise ServiceFailed(
-                        f"{slow} did not become healthy within {timeout:g} s.",
+                        f"{', '.join(pending)} did not become healthy within {timeout:g} s.",
                         "Check the log lines above, or give it longer with --timeout.",
-                        details="\n".join(_log_tail(engine, ids[name], name) for name in pending),
+                        details="\n".join(_log_tail(engine, reports[name].id, name) for name in pending if reports[name].id),
                     )
-                changed.wait(STATE_CHECK_INTERVAL)  # wakes early when a poller sees a service become healthy
+                changed.wait(STATE_CHECK_INTERVAL)
     finally:
         for poller in pollers.values():
             poller.cancel()
     return [reports[s.name] for s in stack.services]
+
+
+def _fail_if_stopped(engine: Engine, service: Service, container_id: str, progress: Callable[[str, str], None]) -> None:
+    info = engine.container(container_id)
+    if info is not None and info.running:
+        return
+    state = "removed" if info is None else f"{info.state} (exit code {info.exit_code})"
+    progress(service.name, state)
+    log = _log_tail(engine, container_id, service.name)
+    raise ServiceFailed(
+        f"{service.name} stopped before it became healthy: {state}.",
+        diagnose(service, log, engine.name)
+        or "Fix the cause shown in its log, then run `llama-telemetry up` again (or `llama-telemetry down`).",
+        details=log,
+    )
 
 
 def diagnose(service: Service, log: str, engine_name: str) -> str | None:

@@ -73,6 +73,8 @@ class PullEvent:
 class Engine(Protocol):
     name: str  # "docker" | "podman"
     url: str  # where it answered, e.g. unix:///var/run/docker.sock
+    source: str  # why it was chosen ("default Docker socket", "CONTAINER_HOST", ...)
+    known_version: str  # the version its ping reported ("" when unknown)
 
     def version(self) -> str: ...
     def rootless(self) -> bool: ...

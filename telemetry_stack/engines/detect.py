@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlparse
@@ -30,6 +30,8 @@ class Candidate:
     engine: str  # which SDK would talk to it: docker | podman
     url: str
     source: str  # why we looked there, shown to the user
+    version: str = ""  # from the ping's Server header, so no extra /version round trip is needed
+    api_version: str = ""  # Docker API version from the ping, for docker-py instead of version="auto"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class PingResult:
     ok: bool
     libpod: bool = False  # the socket is Podman's (also true for Podman's Docker-compatible socket)
     error: str = ""
+    version: str = ""
+    api_version: str = ""
 
 
 def _docker_context_host(env: Mapping[str, str], home: Path) -> tuple[str, str] | None:
@@ -132,7 +136,14 @@ def ping(url: str, timeout: float = PING_TIMEOUT) -> PingResult:
         conn.close()
     if response.status != 200:
         return PingResult(False, error=f"answered HTTP {response.status}")
-    return PingResult(True, libpod=response.getheader("Libpod-Api-Version") is not None)
+    # "Server: Docker/20.10.24 (linux)" or "Server: Libpod/4.3.1 (linux)"
+    server = (response.getheader("Server") or "").split(" ")[0]
+    return PingResult(
+        True,
+        libpod=response.getheader("Libpod-Api-Version") is not None,
+        version=server.partition("/")[2],
+        api_version=response.getheader("Api-Version") or "",
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -178,10 +189,11 @@ def detect(requested: str | None, env: Mapping[str, str] | None = None, home: Pa
         seen.add(candidate.url)
         result = ping(candidate.url)
         if result.ok:
+            found = replace(candidate, version=result.version, api_version=result.api_version)
             if requested is None and result.libpod and candidate.engine == "docker":
                 # A Docker-compatible socket served by Podman: talk to it with the Podman SDK.
-                return Candidate("podman", candidate.url, f"{candidate.source}, served by Podman")
-            return candidate
+                return replace(found, engine="podman", source=f"{candidate.source}, served by Podman")
+            return found
         tried.append(f"{candidate.url} ({candidate.source}): {result.error}")
     what = {"docker": "Docker", "podman": "Podman"}.get(requested or "", "No container engine")
     prefix = f"{what} did not answer" if requested else "No container engine answered"
@@ -197,10 +209,11 @@ def connect_to(candidate: Candidate):
     if candidate.engine == "docker":
         from telemetry_stack.engines.docker_engine import DockerEngine
 
-        engine = DockerEngine(candidate.url)
+        engine = DockerEngine(candidate.url, candidate.api_version)
     else:
         from telemetry_stack.engines.podman_engine import PodmanEngine
 
         engine = PodmanEngine(candidate.url)
     engine.source = candidate.source
+    engine.known_version = candidate.version
     return engine

@@ -17,10 +17,15 @@ API_TIMEOUT = 60
 
 class DockerEngine:
     name = "docker"
+    source = ""
+    known_version = ""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, api_version: str = ""):
         self.url = url
-        self._api = docker.APIClient(base_url=url, version="auto", timeout=API_TIMEOUT, use_ssh_client=url.startswith("ssh://"))
+        # The API version the ping reported saves docker-py's own /version round trip ("auto").
+        self._api = docker.APIClient(
+            base_url=url, version=api_version or "auto", timeout=API_TIMEOUT, use_ssh_client=url.startswith("ssh://")
+        )
 
     def version(self) -> str:
         return self._api.version().get("Version", "unknown")

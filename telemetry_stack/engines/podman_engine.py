@@ -20,6 +20,8 @@ _BLOB_LINE = re.compile(r"^(Copying (?:blob|config)) (?:sha256:)?([0-9a-f]{12})[
 
 class PodmanEngine:
     name = "podman"
+    source = ""
+    known_version = ""
 
     def __init__(self, url: str):
         self.url = url
@@ -92,13 +94,16 @@ class PodmanEngine:
     def put_archive(self, container_id: str, path: str, data: bytes) -> None:
         # Straight to the libpod endpoint: podman-py's put_archive cannot pass copyUIDGID, whose default
         # (true) would hand the files to the container's user; configs must stay root-owned, read-only.
-        response = self._client.api.put(
-            f"/containers/{container_id}/archive", params={"path": path, "copyUIDGID": "false"}, data=data
-        )
-        if not response.ok:
-            raise TelemetryError(
-                f"Podman could not copy the configuration into container {container_id[:12]}: HTTP {response.status_code}."
+        for attempt in (1, 2):  # one retry: a rare transient failure was seen under load
+            response = self._client.api.put(
+                f"/containers/{container_id}/archive", params={"path": path, "copyUIDGID": "false"}, data=data
             )
+            if response.ok:
+                return
+        raise TelemetryError(
+            f"Podman could not copy the configuration into container {container_id[:12]}: "
+            f"HTTP {response.status_code} {response.text.strip()[:200]}"
+        )
 
     def start(self, container_id: str) -> None:
         self._client.containers.get(container_id).start()
