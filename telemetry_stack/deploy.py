@@ -116,10 +116,13 @@ def health_url(service: str, urls: Mapping[str, str]) -> str | None:
 # ----------------------------------------------------------------------------------------------- up
 
 
-def check_ownership(engine: Engine, stack: Stack) -> None:
+def check_ownership(engine: Engine, stack: Stack, existing: Mapping[str, ContainerInfo]) -> None:
     """Fail before touching anything if one of our names is taken by a resource we did not create."""
     kind = engine.name
+    ours = {info.name for info in existing.values()}
     for service in stack.services:
+        if service.container.name in ours:
+            continue
         found = engine.container(service.container.name)
         if found and not is_ours(found.labels, stack.project):
             raise ConflictError(
@@ -232,7 +235,7 @@ def up(settings: Settings, ui) -> dict:
         if settings.ports_auto:
             settings = replace(settings, ports=auto_ports(settings, existing))
         stack = build_stack(settings)
-        check_ownership(engine, stack)
+        check_ownership(engine, stack, existing)
         plan = make_plan(stack, existing, engine.network(stack.network), {n: engine.volume(n) for n in stack.volumes})
         check_ports(stack, plan, existing, engine.url)
         ensure_images(engine, stack, plan, settings.pull, ui.pull_progress)

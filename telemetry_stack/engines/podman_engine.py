@@ -71,7 +71,8 @@ class PodmanEngine:
 
     def container(self, name_or_id: str) -> ContainerInfo | None:
         try:
-            return container_info(self._client.containers.get(name_or_id).inspect())
+            # get() already fetches libpod's inspect document (/containers/{id}/json): no second request.
+            return container_info(self._client.containers.get(name_or_id).attrs)
         except podman.errors.NotFound:
             return None
 
