@@ -102,7 +102,7 @@ class Engine(Protocol):
     def remove_volume(self, name: str) -> None: ...
 
 
-ProgressCallback = Callable[[str, PullEvent], None]
+PULL_HINT = "Check the image reference and your registry access, or load the image and use --pull never."
 
 
 def split_image_ref(ref: str) -> tuple[str, str | None]:

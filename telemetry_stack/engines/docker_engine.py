@@ -8,7 +8,7 @@ import docker
 import docker.errors
 import requests
 
-from telemetry_stack.engines.base import ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.base import PULL_HINT, ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
 from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
 
@@ -54,10 +54,16 @@ class DockerEngine:
             return False
 
     def pull(self, ref: str) -> Iterator[PullEvent]:
+        try:
+            yield from self._pull(ref)
+        except docker.errors.APIError as exc:
+            raise TelemetryError(f"Pulling {ref} failed: {exc.explanation or exc}", PULL_HINT) from None
+
+    def _pull(self, ref: str) -> Iterator[PullEvent]:
         repo, tag = split_image_ref(ref)
         for event in self._api.pull(repo, tag=tag, stream=True, decode=True):
             if "error" in event:
-                raise TelemetryError(f"Pulling {ref} failed: {event['error']}")
+                raise TelemetryError(f"Pulling {ref} failed: {event['error']}", PULL_HINT)
             detail = event.get("progressDetail") or {}
             yield PullEvent(event.get("id", ref), event.get("status", ""), detail.get("current"), detail.get("total"))
 

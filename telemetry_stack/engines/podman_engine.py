@@ -9,7 +9,7 @@ import podman
 import podman.errors
 import requests
 
-from telemetry_stack.engines.base import ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.base import PULL_HINT, ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
 from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
 
@@ -51,11 +51,17 @@ class PodmanEngine:
         return self._client.images.exists(ref)
 
     def pull(self, ref: str) -> Iterator[PullEvent]:
+        try:
+            yield from self._pull(ref)
+        except podman.errors.APIError as exc:
+            raise TelemetryError(f"Pulling {ref} failed: {exc.explanation or exc}", PULL_HINT) from None
+
+    def _pull(self, ref: str) -> Iterator[PullEvent]:
         repo, tag = split_image_ref(ref)
         stream = self._client.images.pull(repo, tag=tag, stream=True, decode=True, compatMode=False)
         for event in stream:
             if event.get("error"):
-                raise TelemetryError(f"Pulling {ref} failed: {event['error']}")
+                raise TelemetryError(f"Pulling {ref} failed: {event['error']}", PULL_HINT)
             for line in str(event.get("stream", "")).splitlines():
                 match = _BLOB_LINE.match(line.strip())
                 if match:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from telemetry_stack.stack import project_labels, resource_names
 
 
@@ -123,3 +125,12 @@ def test_verify_proves_the_pipeline_end_to_end(tele):
 def test_verify_without_a_stack_says_so(tele):
     result = tele("verify")
     assert result.code == 1 and "llama-telemetry up" in result.stderr
+
+
+def test_demo_sends_to_the_running_stack(tele):
+    pytest.importorskip("opentelemetry.sdk", reason="the demo extra is not installed")
+    assert tele("up").code == 0
+    result = tele("demo", "--duration", "3", "--rate", "5", "--json")
+    assert result.code == 0, result.stderr
+    assert result.json["requests"] > 0 and result.json["spans"] > 0 and result.json["export_errors"] == 0
+    assert [d["uid"] for d in result.json["dashboards"]][0] == "llama-stack-overview"

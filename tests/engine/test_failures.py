@@ -92,3 +92,12 @@ def test_unreachable_engine_is_reported_quickly(cli, engine_name):
     assert "did not answer" in result.stderr and "llama-telemetry-no-engine.sock" in result.stderr
     assert "Traceback" not in result.stderr
     assert time.monotonic() - started < 5
+
+
+def test_a_failed_pull_is_one_clear_error_and_nothing_is_created(tele, engine):
+    # No registry here: --pull always must try, fail, and say which image, before creating anything.
+    result = tele("up", "--pull", "always")
+    assert result.code == 1
+    assert "Pulling localhost/llama-telemetry-test/" in result.stderr and "failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    _nothing_created(engine)
