@@ -7,6 +7,8 @@ config file (flag > env > file > default); `_settings` records which, for `llama
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, List, Optional
@@ -25,6 +27,7 @@ app = typer.Typer(
 )
 
 ENV = "LLAMA_TELEMETRY_"
+VERIFY_TIMEOUT = 60.0  # verify's own default; --timeout overrides it
 
 # Options shared by several commands. Defaults are None so a value's source (flag, env, config file) is known.
 ConfigOpt = typer.Option(None, "--config", envvar=ENV + "CONFIG", metavar="FILE", help="YAML config file (default: ./llama-telemetry.yaml, then the user config dir).")
@@ -43,7 +46,8 @@ QuietOpt = typer.Option(False, "--quiet", "-q", envvar=ENV + "QUIET", help="Prin
 
 
 def _run(json_output: bool, quiet: bool, action: Callable) -> None:
-    """Run a command body, turning expected failures into one-line errors and exit codes."""
+    """Run a command body, turning expected failures into one-line errors and exit codes.
+    (`up` reports what an interrupt left behind itself, as an Interrupted error.)"""
     from telemetry_stack.output import UI
 
     ui = UI(json_output=json_output, quiet=quiet)
@@ -55,11 +59,9 @@ def _run(json_output: bool, quiet: bool, action: Callable) -> None:
             ui.emit_json({"error": error.one_line(), "exit_code": error.exit_code})
         raise typer.Exit(error.exit_code)
     except KeyboardInterrupt:
-        print(
-            "\nInterrupted. Whatever was created so far was left as it is: run `llama-telemetry up` to finish, "
-            "or `llama-telemetry down` to remove it.",
-            file=sys.stderr,
-        )
+        print("\nInterrupted.", file=sys.stderr)
+        if json_output:
+            ui.emit_json({"error": "interrupted", "exit_code": 130})
         raise typer.Exit(130)
     raise typer.Exit(code)
 
@@ -123,7 +125,8 @@ def up(
         if verify:
             from telemetry_stack.verify import verify_stack
 
-            summary["verify"] = verify_stack(summary, settings.grafana_password, 60.0, ui)
+            wait = settings.timeout if settings.sources.get("timeout") != "default" else VERIFY_TIMEOUT
+            summary["verify"] = verify_stack(summary, settings.grafana_password, wait, ui)
         ui.show_up(summary)
         return 0 if not verify or summary["verify"]["ok"] else EXIT_FAILURE
 
@@ -189,7 +192,10 @@ def render(
     json_output: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Write the rendered configuration (and the six dashboards) into DIR, without touching any engine."""
+    """Write the rendered configuration (and the six dashboards) into DIR, without touching any engine.
+
+    --project, --image, --port, --bind and --grafana-password shape the compose and kubernetes formats;
+    the plain config files do not depend on them."""
 
     def action(ui) -> int:
         from telemetry_stack.render import write_files
@@ -257,7 +263,7 @@ def verify(
         settings = _settings(ctx, config, engine=container, project=project, grafana_password=grafana_password, timeout=timeout)
         summary = deploy.status(settings.engine, settings.project, ui)
         deploy.require_healthy(summary)
-        wait = settings.timeout if settings.sources.get("timeout") != "default" else 60.0
+        wait = settings.timeout if settings.sources.get("timeout") != "default" else VERIFY_TIMEOUT
         result = verify_stack(summary, settings.grafana_password, wait, ui)
         if json_output:
             ui.emit_json(result)
@@ -284,7 +290,6 @@ def env(
         if format not in ("shell", "dotenv", "json", "github"):
             raise UsageError(f"--format {format!r} is not supported.", "Use shell, dotenv, json or github.")
         settings = _settings(ctx, config, engine=container, project=project)
-        ui.quiet = True  # stdout is for the variables only
         summary = deploy.status(settings.engine, settings.project, ui)
         if not summary["env"]:
             raise TelemetryError(f"The collector of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first.")
@@ -297,9 +302,9 @@ def env(
 @app.command()
 def logs(
     ctx: typer.Context,
-    service: str = typer.Argument(..., metavar="SERVICE", help="jaeger, otel-collector, prometheus or grafana."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines until Ctrl-C."),
-    tail: int = typer.Option(100, "--tail", "-n", min=0, metavar="N", help="Lines from the end to start with."),
+    service: str = typer.Argument(..., envvar=ENV + "LOGS_SERVICE", metavar="SERVICE", help="jaeger, otel-collector, prometheus or grafana."),
+    follow: bool = typer.Option(False, "--follow", "-f", envvar=ENV + "LOGS_FOLLOW", help="Keep printing new lines until Ctrl-C."),
+    tail: int = typer.Option(100, "--tail", "-n", min=0, envvar=ENV + "LOGS_TAIL", metavar="N", help="Lines from the end to start with."),
     config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
     project: Optional[str] = ProjectOpt,
@@ -310,9 +315,12 @@ def logs(
         from telemetry_stack import deploy
 
         settings = _settings(ctx, config, engine=container, project=project)
-        for chunk in deploy.logs(settings.engine, settings.project, service, tail, follow, ui):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
+        try:
+            for chunk in deploy.logs(settings.engine, settings.project, service, tail, follow, ui):
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
+        except KeyboardInterrupt:  # the normal end of --follow
+            pass
         return 0
 
     _run(False, False, action)
@@ -321,7 +329,7 @@ def logs(
 @app.command("open")
 def open_ui(
     ctx: typer.Context,
-    service: str = typer.Argument("grafana", metavar="[SERVICE]", help="grafana (default), jaeger or prometheus."),
+    service: str = typer.Argument("grafana", envvar=ENV + "OPEN_SERVICE", metavar="[SERVICE]", help="grafana (default), jaeger or prometheus."),
     config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
     project: Optional[str] = ProjectOpt,
@@ -355,6 +363,10 @@ def doctor(
     project: Optional[str] = ProjectOpt,
     image: List[str] = ImageOpt,
     port: List[str] = PortOpt,
+    ports: Optional[str] = PortsOpt,
+    pull: Optional[str] = PullOpt,
+    bind: Optional[str] = BindOpt,
+    grafana_password: Optional[str] = PasswordOpt,
     json_output: bool = JsonOpt,
 ) -> None:
     """Check what usually goes wrong (engines, ports, images, volumes, SELinux), each finding with a fix."""
@@ -362,7 +374,10 @@ def doctor(
     def action(ui) -> int:
         from telemetry_stack.doctor import run_checks
 
-        settings = _settings(ctx, config, engine=container, project=project, images=image, ports=port)
+        settings = _settings(
+            ctx, config, engine=container, project=project, images=image, ports=port, ports_auto=ports, pull=pull,
+            bind=bind, grafana_password=grafana_password,
+        )
         report = run_checks(settings)
         ui.show_doctor(report)
         return 0 if report["ok"] else EXIT_FAILURE
@@ -406,7 +421,7 @@ def demo(
     ctx: typer.Context,
     duration: float = typer.Option(60.0, "--duration", envvar=ENV + "DEMO_DURATION", metavar="SECONDS", help="How long to send telemetry."),
     rate: float = typer.Option(2.0, "--rate", envvar=ENV + "DEMO_RATE", metavar="PER_SECOND", help="Synthetic requests per second."),
-    service_name: str = typer.Option("llama-stack-demo", "--service-name", envvar=ENV + "SERVICE_NAME", help="service.name of the synthetic app."),
+    service_name: str = typer.Option("llama-stack-demo", "--service-name", envvar=ENV + "DEMO_SERVICE_NAME", help="service.name of the synthetic app."),
     config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
     project: Optional[str] = ProjectOpt,
@@ -419,8 +434,6 @@ def demo(
         from telemetry_stack import deploy
         from telemetry_stack.demo import run_demo
 
-        if not duration > 0 or not rate > 0:
-            raise UsageError("--duration and --rate must be positive numbers.")
         settings = _settings(ctx, config, engine=container, project=project)
         summary = deploy.status(settings.engine, settings.project, ui)
         deploy.require_healthy(summary)
@@ -440,26 +453,34 @@ def main(argv: list[str] | None = None) -> None:
     Typer builds on Click (vendored since typer 0.26), so Click's exceptions are recognised by their
     shape rather than imported: usage errors carry `format_message()` and `exit_code`."""
     command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = command.main(args=argv, prog_name="llama-telemetry", standalone_mode=False)
+        code = command.main(args=args, prog_name="llama-telemetry", standalone_mode=False)
+    except BrokenPipeError:  # e.g. `llama-telemetry logs grafana | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
     except (typer.Exit, typer.Abort, KeyboardInterrupt, Exception) as exc:
-        code = _exit_code_for(exc)
+        code, message = _exit_code_for(exc)
+        if message:
+            print(f"error: {message}", file=sys.stderr)
+            if "--json" in args or os.environ.get(ENV + "JSON", "").lower() in ("1", "true", "yes"):
+                print(json.dumps({"error": message, "exit_code": code}))
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _exit_code_for(exc: BaseException) -> int:
+def _exit_code_for(exc: BaseException) -> tuple[int, str | None]:
+    """(exit code, error message to print, if any) for what escaped Click/Typer."""
     name = type(exc).__name__
     if name == "Exit" or (hasattr(exc, "exit_code") and not hasattr(exc, "format_message")):
-        return int(getattr(exc, "exit_code", 0) or 0)
+        return int(getattr(exc, "exit_code", 0) or 0), None
     if name == "Abort" or isinstance(exc, KeyboardInterrupt):
-        print("\nInterrupted.", file=sys.stderr)
-        return 130
+        return 130, "interrupted"
     if name == "NoArgsIsHelpError":  # bare `llama-telemetry`: show the help, not an error
         print(exc.format_message())
-        return EXIT_USAGE
+        return EXIT_USAGE, None
     if hasattr(exc, "format_message"):
         ctx = getattr(exc, "ctx", None)
-        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and getattr(exc, "exit_code", 1) == EXIT_USAGE else ""
-        print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
-        return int(getattr(exc, "exit_code", EXIT_FAILURE) or EXIT_FAILURE)
+        code = int(getattr(exc, "exit_code", EXIT_FAILURE) or EXIT_FAILURE)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and code == EXIT_USAGE else ""
+        return code, f"{exc.format_message()}{hint}"
     raise exc

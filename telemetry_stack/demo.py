@@ -19,7 +19,7 @@ Instrument names, kinds, units and attribute names all come from the catalog;
 attribute values are bound to a catalog instrument's attributes in the order
 the catalog lists them (:func:`_bind`).  The OpenTelemetry packages are
 imported only when the SDK half is used; without them :func:`run_demo`
-raises :class:`~telemetry_stack.errors.UsageError` saying what to install.
+raises :class:`~telemetry_stack.errors.TelemetryError` saying what to install.
 
 The demo emits both HTTP semantic conventions at once (as a server run with
 ``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`` does), so every dashboard panel has
@@ -657,7 +657,7 @@ def normalize_endpoint(endpoint: str) -> str:
 
 
 def _otel():
-    """The OpenTelemetry modules the demo uses, or a UsageError saying what to install."""
+    """The OpenTelemetry modules the demo uses, or a TelemetryError saying what to install."""
     try:
         from opentelemetry import trace
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -670,7 +670,7 @@ def _otel():
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError as exc:
         missing = exc.name or "an OpenTelemetry package"
-        raise UsageError(
+        raise TelemetryError(
             f"the demo needs the OpenTelemetry SDK and OTLP/HTTP exporter ({missing} is not "
             "installed).",
             hint=f"Install them with: {INSTALL_HINT}") from None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import socket
+import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -167,13 +169,23 @@ def make_plan(stack: Stack, existing: Mapping[str, ContainerInfo], network: Reso
 
 
 def port_in_use(host_ip: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host_ip, port))
-        except OSError as exc:
-            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    """Can a listener bind host_ip:port? SO_REUSEADDR ignores TIME_WAIT leftovers (Linux still refuses a
+    port someone listens on); macOS lets a specific address shadow a wildcard listener, so check that too."""
+    addresses = [host_ip]
+    if sys.platform == "darwin" and not ipaddress.ip_address(host_ip).is_unspecified:
+        addresses.append("::" if ":" in host_ip else "0.0.0.0")
+    for address in addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((address, port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRNOTAVAIL:
+                    raise UsageError(f"--bind {host_ip} is not an address of this machine.",
+                                     "Use 127.0.0.1 (default), 0.0.0.0 or one of this machine's addresses.") from None
+                if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                    return True
     return False
 
 
@@ -280,8 +292,10 @@ def _describe_state(engine: Engine, stack: Stack) -> str:
 def auto_ports(settings: Settings, existing: Mapping[str, ContainerInfo]) -> dict[str, int]:
     """--ports auto: keep the host ports a running stack already has (so nothing is recreated), and
     pick free ones for the rest."""
-    chosen: dict[str, int] = {}
+    chosen: dict[str, int] = {key: settings.ports[key] for key in settings.fixed_ports}
     for p in PUBLISHED_PORTS:
+        if p.key in chosen:
+            continue
         info = existing.get(p.service)
         held = [b.host_port for b in (info.ports if info else ()) if b.container_port == p.container_port]
         if held:
@@ -297,7 +311,11 @@ def auto_ports(settings: Settings, existing: Mapping[str, ContainerInfo]) -> dic
 def free_port(host_ip: str) -> int:
     family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host_ip, 0))
+        try:
+            sock.bind((host_ip, 0))
+        except OSError as exc:
+            raise UsageError(f"--bind {host_ip}: {exc.strerror}; --ports auto picks ports free on this machine.",
+                             "Bind to an address of this machine (e.g. 127.0.0.1 or 0.0.0.0).") from None
         return sock.getsockname()[1]
 
 

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from telemetry_stack.deploy import is_ours, port_in_use
-from telemetry_stack.engines.detect import Candidate, connect_to, detect, docker_candidates, ping, podman_candidates
-from telemetry_stack.errors import EngineUnavailable
+from telemetry_stack.engines.detect import candidates_for, connect_to, detect, probe_candidates
+from telemetry_stack.errors import EngineUnavailable, TelemetryError
 from telemetry_stack.settings import PUBLISHED_PORTS, Settings
-from telemetry_stack.stack import build_stack, project_labels
+from telemetry_stack.stack import MANAGED_LABEL, PROJECT_LABEL, build_stack
 
 
 def _check(status: str, title: str, detail: str, fix: str = "") -> dict:
@@ -17,30 +17,25 @@ def _check(status: str, title: str, detail: str, fix: str = "") -> dict:
 
 
 def engine_checks(env=os.environ) -> list[dict]:
+    """Every place an engine may live that is configured or present, and what answers there."""
     home = Path(env.get("HOME") or Path.home())
     checks = []
-    seen = set()
-    for candidate in docker_candidates(env, home) + podman_candidates(env, home):
-        if candidate.url in seen:
-            continue
-        seen.add(candidate.url)
-        result = ping(candidate.url)
+    for candidate, result in probe_candidates(candidates_for(None, env, home)):
         if not result.ok:
             if result.error != "no such socket" or candidate.source in ("DOCKER_HOST", "CONTAINER_HOST"):
-                checks.append(_check("warn", f"{candidate.source}", f"{candidate.url}: {result.error}",
+                checks.append(_check("warn", candidate.source, f"{candidate.url}: {result.error}",
                                      "Start that engine, or unset the variable pointing at it."))
             continue
-        kind = "podman" if result.libpod else candidate.engine
         try:
-            engine = connect_to(Candidate(kind, candidate.url, candidate.source))
+            engine = connect_to(candidate)
             try:
-                version, rootless = engine.version(), engine.rootless()
+                version, rootless = engine.known_version or engine.version(), engine.rootless()
             finally:
                 engine.close()
-            checks.append(_check("ok", f"{kind} engine", f"{candidate.url} ({candidate.source}), version {version}, "
-                                 f"{'rootless' if rootless else 'rootful'}"))
+            checks.append(_check("ok", f"{candidate.engine} engine", f"{candidate.url} ({candidate.source}), "
+                                 f"version {version}, {'rootless' if rootless else 'rootful'}"))
         except Exception as exc:  # an engine that pings but fails the SDK is exactly what doctor should show
-            checks.append(_check("fail", f"{kind} engine", f"{candidate.url} answers ping but not the SDK: {exc}",
+            checks.append(_check("fail", f"{candidate.engine} engine", f"{candidate.url} answers ping but not the SDK: {exc}",
                                  "Check the engine's version (Docker API >= 1.41, Podman >= 4)."))
     if not any(c["status"] == "ok" for c in checks):
         checks.append(_check("fail", "engines", "no Docker or Podman engine answered",
@@ -60,41 +55,58 @@ def run_checks(settings: Settings) -> dict:
 
     engine = connect_to(chosen)
     try:
-        stack = build_stack(settings)
-        ours = engine.containers(project_labels(settings.project))
-        held = {b.host_port: info.name for info in ours for b in info.ports}
-        for p in PUBLISHED_PORTS:
-            port = settings.ports[p.key]
-            if port in held:
-                checks.append(_check("ok", f"port {port} ({p.key})", f"held by our container {held[port]}"))
-            elif port_in_use(settings.bind, port):
-                checks.append(_check("fail", f"port {port} ({p.key})", f"taken by another program on {settings.bind}",
-                                     f"Free it, or use --port {p.key}=N (or --ports auto)."))
-            else:
-                checks.append(_check("ok", f"port {port} ({p.key})", "free"))
-        for service in stack.services:
-            ref = service.container.image
-            if engine.image_present(ref):
-                checks.append(_check("ok", f"image {service.name}", f"{ref} is present"))
-            elif settings.pull == "never":
-                checks.append(_check("fail", f"image {service.name}", f"{ref} is missing and --pull never is set",
-                                     f"`{engine.name} pull {ref}` or `{engine.name} load` it first."))
-            else:
-                checks.append(_check("info", f"image {service.name}", f"{ref} is not present; `up` will pull it",
-                                     "Without registry access, load it first or point --image at a local image."))
-        for name in stack.volumes:
-            volume = engine.volume(name)
-            if volume is None:
-                checks.append(_check("ok", f"volume {name}", "absent (created by `up`)"))
-            elif is_ours(volume.labels, settings.project):
-                checks.append(_check("ok", f"volume {name}", "present, ours (data kept across `down`)"))
-            else:
-                checks.append(_check("fail", f"volume {name}", "exists but was not created by llama-telemetry",
-                                     f"Remove it (`{engine.name} volume rm {name}`) or use --project NAME."))
+        checks += _stack_checks(engine, settings)
+    except TelemetryError as exc:
+        checks.append(_check("fail", "engine", exc.message, exc.hint or ""))
+    except Exception as exc:  # lost connection, refused request: a finding, not a traceback
+        translated = engine.translate_error(exc)
+        checks.append(_check("fail", "engine", translated.message if translated else str(exc), "Check the engine."))
     finally:
         engine.close()
     checks.append(selinux_check())
     return _report(checks)
+
+
+def _stack_checks(engine, settings: Settings) -> list[dict]:
+    checks = []
+    stack = build_stack(settings)
+    # Ports held by any llama-telemetry container (this project or another) are named as such.
+    held = {b.host_port: info for info in engine.containers({MANAGED_LABEL: "true"}) for b in info.ports}
+    if settings.ports_auto:
+        checks.append(_check("ok", "ports", "--ports auto: `up` keeps the stack's ports or picks free ones"))
+    for p in PUBLISHED_PORTS:
+        port = settings.ports[p.key]
+        if settings.ports_auto and p.key not in settings.fixed_ports:
+            continue
+        if port in held:
+            info = held[port]
+            checks.append(_check("ok", f"port {port} ({p.key})",
+                                 f"held by our container {info.name} (project {info.labels.get(PROJECT_LABEL)})"))
+        elif port_in_use(settings.bind, port):
+            checks.append(_check("fail", f"port {port} ({p.key})", f"taken by another program on {settings.bind}",
+                                 f"Free it, or use --port {p.key}=N (or --ports auto)."))
+        else:
+            checks.append(_check("ok", f"port {port} ({p.key})", "free"))
+    for service in stack.services:
+        ref = service.container.image
+        if engine.image_present(ref):
+            checks.append(_check("ok", f"image {service.name}", f"{ref} is present"))
+        elif settings.pull == "never":
+            checks.append(_check("fail", f"image {service.name}", f"{ref} is missing and --pull never is set",
+                                 f"`{engine.name} pull {ref}` or `{engine.name} load` it first."))
+        else:
+            checks.append(_check("info", f"image {service.name}", f"{ref} is not present; `up` will pull it",
+                                 "Without registry access, load it first or point --image at a local image."))
+    for name in stack.volumes:
+        volume = engine.volume(name)
+        if volume is None:
+            checks.append(_check("ok", f"volume {name}", "absent (created by `up`)"))
+        elif is_ours(volume.labels, settings.project):
+            checks.append(_check("ok", f"volume {name}", "present, ours (data kept across `down`)"))
+        else:
+            checks.append(_check("fail", f"volume {name}", "exists but was not created by llama-telemetry",
+                                 f"Remove it (`{engine.name} volume rm {name}`) or use --project NAME."))
+    return checks
 
 
 def selinux_check(enforce_file: Path = Path("/sys/fs/selinux/enforce")) -> dict:

@@ -397,7 +397,7 @@ def _deployment(stack: Stack, service: Service) -> dict:
             "selector": {"matchLabels": _selector(stack, service.name)},
             "template": {
                 # A changed config changes the hash, which rolls the pod (ConfigMap edits alone do not restart it).
-                "metadata": {"labels": labels, "annotations": {HASH_LABEL: service.config_hash}},
+                "metadata": {"labels": labels, "annotations": {HASH_LABEL: service.public_hash}},
                 "spec": {
                     "automountServiceAccountToken": False,
                     # No *_SERVICE_HOST/*_PORT variables for the Services (a Service named grafana would set GRAFANA_PORT).

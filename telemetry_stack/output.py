@@ -26,7 +26,7 @@ class UI:
     # -- plain messages
     def info(self, message: str) -> None:
         if not self.quiet:
-            print(message, file=self._out if not self.json_output else sys.stderr, flush=True)
+            print(message, file=self._out, flush=True)
 
     def note(self, message: str) -> None:
         """Context for humans that must never mix with stdout data (engine choice, waiting notices)."""
@@ -185,7 +185,7 @@ class UI:
             self.info(f"  {name:<{width}}  {value:<50}  {source}")
 
     def demo_progress(self, duration: float) -> Callable[[dict], None]:
-        """A callback for the demo: a progress line every few seconds (or a rich status line on a terminal)."""
+        """A callback for the demo: a progress line (on stderr) every few seconds and at the end."""
         last = {"printed": -10.0}
 
         def update(state: dict) -> None:
@@ -209,7 +209,7 @@ class UI:
             self.warn(f"{result['export_errors']} exports failed; last error: {result.get('last_export_error')}")
         self.info("Open the dashboards:")
         for dashboard in result.get("dashboards", []):
-            self.info(f"  {dashboard['title']:<32} {grafana}/d/{dashboard['uid']}")
+            self.info(f"  {dashboard['title']:<32} {grafana}{dashboard['path']}")
         jaeger = next((s["urls"].get("jaeger") for s in summary["services"] if s["name"] == "jaeger"), None)
         if jaeger:
             self.info(f"  {'Traces in Jaeger':<32} {jaeger}/search?service={result.get('service_name', '')}")

@@ -62,6 +62,7 @@ class Settings:
     images: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMAGES))
     ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     ports_auto: bool = False  # pick free host ports (keeping the ones a running stack already has)
+    fixed_ports: tuple[str, ...] = ()  # port keys the user named: --ports auto leaves these alone
     bind: str = "127.0.0.1"
     pull: str = "missing"
     timeout: float = 120.0
@@ -197,15 +198,24 @@ def build_settings(
         final_sources[name] = "default"
         return None
 
+    def where(name: str, option: str) -> str:
+        """Name a bad value the way the user gave it: the flag, the variable, or the config file key."""
+        source = final_sources.get(name, "flag")
+        if source.startswith("env "):
+            return source[4:]
+        if source.startswith("file "):
+            return f"{option.lstrip('-').replace('-', '_')} in {source[5:]}"
+        return option
+
     defaults = Settings()
     engine = pick("engine", engine or None, "container")
     if engine is not None and engine not in ENGINES:
-        raise UsageError(f"--container {engine!r} is not supported.", f"Use one of: {', '.join(ENGINES)}.")
+        raise UsageError(f"{where('engine', '--container')} {engine!r} is not supported.", f"Use one of: {', '.join(ENGINES)}.")
 
     project = str(pick("project", project, "project") or DEFAULT_PROJECT)
     if not _PROJECT_NAME.match(project):
         raise UsageError(
-            f"--project {project!r} is not a valid name.",
+            f"{where('project', '--project')} {project!r} is not a valid name.",
             "Use lowercase letters, digits, '-' or '_' (at most 40, starting with a letter or digit).",
         )
 
@@ -223,33 +233,35 @@ def build_settings(
             raise UsageError(f"--port: {seen[number]} and {key} both use host port {number}.", "Give each a different port.")
         seen[number] = key
     final_sources["ports"] = given_sources.get("ports", "flag") if ports else (f"file {config_file}" if data.get("ports") else "default")
-    auto = pick("ports_auto", ports_auto or None, "ports")
+    auto = pick("ports_auto", ports_auto, "ports")
     ports_auto = auto is True or auto == "auto"
+    # Ports named explicitly (flag, env or file) stay fixed under --ports auto.
+    fixed_ports = tuple(parse_assignments([*_file_assignments(data, "ports", config_file), *ports], PORT_KEYS, "--port"))
 
     bind = str(pick("bind", bind, "bind") or defaults.bind)
     try:
         ipaddress.ip_address(bind)
     except ValueError:
-        raise UsageError(f"--bind {bind!r} is not an IP address.", "Use e.g. 127.0.0.1 (default) or 0.0.0.0.") from None
+        raise UsageError(f"{where('bind', '--bind')} {bind!r} is not an IP address.", "Use e.g. 127.0.0.1 (default) or 0.0.0.0.") from None
 
     pull = str(pick("pull", pull, "pull") or defaults.pull)
     if pull not in PULL_POLICIES:
-        raise UsageError(f"--pull {pull!r} is not a pull policy.", f"Use one of: {', '.join(PULL_POLICIES)}.")
+        raise UsageError(f"{where('pull', '--pull')} {pull!r} is not a pull policy.", f"Use one of: {', '.join(PULL_POLICIES)}.")
 
     raw_timeout = pick("timeout", timeout, "timeout")
     try:
         timeout = defaults.timeout if raw_timeout is None else float(raw_timeout)
     except (TypeError, ValueError):
-        raise UsageError(f"--timeout {raw_timeout!r} is not a number of seconds.") from None
+        raise UsageError(f"{where('timeout', '--timeout')} {raw_timeout!r} is not a number of seconds.") from None
     if not timeout > 0:
-        raise UsageError(f"--timeout {timeout:g} must be a positive number of seconds.")
+        raise UsageError(f"{where('timeout', '--timeout')} {timeout:g} must be a positive number of seconds.")
 
     password = pick("grafana_password", grafana_password, "grafana_password")
     password = DEFAULT_PASSWORD if password is None else str(password)
     if not password:
-        raise UsageError("--grafana-password must not be empty.")
+        raise UsageError(f"{where('grafana_password', '--grafana-password')} must not be empty.")
 
-    redact = pick("redact_content", redact_content or None, "redact_content")
+    redact = pick("redact_content", redact_content, "redact_content")
 
     settings = Settings(
         engine=engine,
@@ -257,6 +269,7 @@ def build_settings(
         images=image_map,
         ports=port_map,
         ports_auto=ports_auto,
+        fixed_ports=fixed_ports,
         bind=bind,
         pull=pull,
         timeout=timeout,

@@ -54,12 +54,17 @@ HEALTH_PROBES = {
 }
 
 
+# Environment values that are secrets: exported manifests must not carry anything derived from them.
+SECRET_ENVIRONMENT = frozenset({"GF_SECURITY_ADMIN_PASSWORD"})
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
     container: ContainerSpec
     files: Mapping[str, bytes]  # absolute path inside the container -> content
     health: HealthProbe
+    public_hash: str = ""  # the config hash without secret values, for manifests others may read
 
     @property
     def config_hash(self) -> str:
@@ -151,6 +156,7 @@ def build_stack(settings: Settings) -> Stack:
             "network": network,
         }
         labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files_by_service[svc])}
+        public_fields = {**fields, "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT}}
         spec = ContainerSpec(
             name=container_names[svc],
             image=settings.images[svc],
@@ -163,5 +169,5 @@ def build_stack(settings: Settings) -> Stack:
             network=network,
             aliases=(svc,),
         )
-        services.append(Service(svc, spec, files_by_service[svc], HEALTH_PROBES[svc]))
+        services.append(Service(svc, spec, files_by_service[svc], HEALTH_PROBES[svc], _config_hash(public_fields, files_by_service[svc])))
     return Stack(settings.project, network, tuple(services), tuple(volume_names.values()))

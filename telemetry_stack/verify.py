@@ -27,6 +27,10 @@ class _Failed(Exception):
     pass
 
 
+class _Fatal(_Failed):
+    """A failure that waiting cannot fix (e.g. a refused login): not retried."""
+
+
 def _http(method: str, url: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> tuple[int, dict | None]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
@@ -56,6 +60,8 @@ def _poll(deadline: float, attempt: Callable[[], str | None]) -> str:
             detail = attempt()
             if detail is not None:
                 return detail
+        except _Fatal:
+            raise
         except _Failed as exc:
             last = str(exc)
         if time.monotonic() > deadline:
@@ -114,7 +120,7 @@ def verify_stack(summary: dict, grafana_password: str, timeout: float, ui) -> di
         for kind, uid in DATASOURCE_UIDS.items():
             status, data = _http("GET", f"{urls['grafana']}/api/datasources/uid/{uid}/health", auth=("admin", grafana_password))
             if status == 401:
-                raise _Failed("Grafana refused the admin login (pass the password with --grafana-password)")
+                raise _Fatal("Grafana refused the admin login (pass the password with --grafana-password)")
             if status != 200 or (data or {}).get("status") != "OK":
                 raise _Failed(f"{kind} datasource: HTTP {status} {(data or {}).get('message', '')}".strip())
             answers.append(kind)

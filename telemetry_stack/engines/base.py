@@ -7,7 +7,10 @@ imports an SDK, so the orchestration logic is the same on both engines.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Protocol
+
+if TYPE_CHECKING:
+    from telemetry_stack.errors import TelemetryError
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class Engine(Protocol):
     source: str  # why it was chosen ("default Docker socket", "CONTAINER_HOST", ...)
     known_version: str  # the version its ping reported ("" when unknown)
 
+    def translate_error(self, exc: BaseException) -> "TelemetryError | None": ...
     def version(self) -> str: ...
     def rootless(self) -> bool: ...
     def close(self) -> None: ...
@@ -116,6 +120,3 @@ def split_image_ref(ref: str) -> tuple[str, str | None]:
         return ref[:colon], ref[colon + 1 :]
     return ref, None
 
-
-def host_ports(ports: Sequence[PortBinding]) -> set[int]:
-    return {p.host_port for p in ports}

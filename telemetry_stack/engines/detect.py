@@ -17,7 +17,7 @@ import shutil
 import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 from urllib.parse import urlparse
 
 from telemetry_stack.errors import EngineUnavailable
@@ -32,6 +32,7 @@ class Candidate:
     source: str  # why we looked there, shown to the user
     version: str = ""  # from the ping's Server header, so no extra /version round trip is needed
     api_version: str = ""  # Docker API version from the ping, for docker-py instead of version="auto"
+    tls: bool = False  # DOCKER_TLS_VERIFY/DOCKER_CERT_PATH: docker-py builds the TLS config from the environment
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def _docker_context_host(env: Mapping[str, str], home: Path) -> tuple[str, str] 
 def docker_candidates(env: Mapping[str, str], home: Path) -> list[Candidate]:
     if env.get("DOCKER_HOST"):
         # Like the docker CLI: DOCKER_HOST overrides contexts and default sockets.
-        return [Candidate("docker", env["DOCKER_HOST"], "DOCKER_HOST")]
+        tls = bool(env.get("DOCKER_TLS_VERIFY") or env.get("DOCKER_CERT_PATH"))
+        return [Candidate("docker", env["DOCKER_HOST"], "DOCKER_HOST with TLS" if tls else "DOCKER_HOST", tls=tls)]
     found = []
     context = _docker_context_host(env, home)
     if context:
@@ -170,30 +172,39 @@ def _start_hint(requested: str | None) -> str:
     return f"To fix: {docker_hint}; or {podman_hint}; or point DOCKER_HOST / CONTAINER_HOST at your engine."
 
 
-def detect(requested: str | None, env: Mapping[str, str] | None = None, home: Path | None = None) -> Candidate:
-    """Return the first candidate that answers; Docker before Podman when both do (auto-detection)."""
-    env = os.environ if env is None else env
-    home = home or Path(env.get("HOME") or Path.home())
+def candidates_for(requested: str | None, env: Mapping[str, str], home: Path) -> list[Candidate]:
     if requested == "docker":
-        candidates = docker_candidates(env, home)
-    elif requested == "podman":
-        candidates = podman_candidates(env, home)
-    else:
-        candidates = docker_candidates(env, home) + podman_candidates(env, home)
+        return docker_candidates(env, home)
+    if requested == "podman":
+        return podman_candidates(env, home)
+    return docker_candidates(env, home) + podman_candidates(env, home)
 
-    tried = []
+
+def probe_candidates(candidates: list[Candidate]) -> Iterator[tuple[Candidate, PingResult]]:
+    """Ping each distinct place once, in order; an answering one carries the version it reported."""
     seen = set()
     for candidate in candidates:
         if candidate.url in seen:
             continue
         seen.add(candidate.url)
-        result = ping(candidate.url)
+        # A TLS endpoint needs client certificates: the SDK's first call is the real check.
+        result = PingResult(True) if candidate.tls else ping(candidate.url)
         if result.ok:
-            found = replace(candidate, version=result.version, api_version=result.api_version)
-            if requested is None and result.libpod and candidate.engine == "docker":
+            candidate = replace(candidate, version=result.version, api_version=result.api_version)
+            if result.libpod and candidate.engine == "docker":
                 # A Docker-compatible socket served by Podman: talk to it with the Podman SDK.
-                return replace(found, engine="podman", source=f"{candidate.source}, served by Podman")
-            return found
+                candidate = replace(candidate, engine="podman", source=f"{candidate.source}, served by Podman")
+        yield candidate, result
+
+
+def detect(requested: str | None, env: Mapping[str, str] | None = None, home: Path | None = None) -> Candidate:
+    """Return the first candidate that answers; Docker before Podman when both do (auto-detection)."""
+    env = os.environ if env is None else env
+    home = home or Path(env.get("HOME") or Path.home())
+    tried = []
+    for candidate, result in probe_candidates(candidates_for(requested, env, home)):
+        if result.ok:
+            return candidate
         tried.append(f"{candidate.url} ({candidate.source}): {result.error}")
     what = {"docker": "Docker", "podman": "Podman"}.get(requested or "", "No container engine")
     prefix = f"{what} did not answer" if requested else "No container engine answered"
@@ -209,7 +220,7 @@ def connect_to(candidate: Candidate):
     if candidate.engine == "docker":
         from telemetry_stack.engines.docker_engine import DockerEngine
 
-        engine = DockerEngine(candidate.url, candidate.api_version)
+        engine = DockerEngine(candidate.url, candidate.api_version, candidate.tls)
     else:
         from telemetry_stack.engines.podman_engine import PodmanEngine
 

@@ -20,11 +20,15 @@ class DockerEngine:
     source = ""
     known_version = ""
 
-    def __init__(self, url: str, api_version: str = ""):
+    def __init__(self, url: str, api_version: str = "", tls: bool = False):
         self.url = url
         # The API version the ping reported saves docker-py's own /version round trip ("auto").
         self._api = docker.APIClient(
-            base_url=url, version=api_version or "auto", timeout=API_TIMEOUT, use_ssh_client=url.startswith("ssh://")
+            base_url=url,
+            version=api_version or "auto",
+            timeout=API_TIMEOUT,
+            use_ssh_client=url.startswith("ssh://"),
+            tls=docker.utils.kwargs_from_env().get("tls") if tls else False,
         )
 
     def version(self) -> str:
@@ -39,7 +43,7 @@ class DockerEngine:
     def translate_error(self, exc: BaseException) -> TelemetryError | None:
         if isinstance(exc, docker.errors.APIError):
             return TelemetryError(f"Docker refused the request: {exc.explanation or exc}")
-        if isinstance(exc, (requests.ConnectionError, docker.errors.DockerException)):
+        if isinstance(exc, (requests.RequestException, docker.errors.DockerException)):
             return EngineUnavailable(
                 f"Lost the connection to Docker at {self.url}: {exc}.", "Check that the Docker daemon is still running."
             )

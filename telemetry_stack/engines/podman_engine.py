@@ -40,7 +40,7 @@ class PodmanEngine:
         # podman-py reports a dropped connection as an APIError caused by an OSError.
         if isinstance(exc, podman.errors.APIError) and not isinstance(exc.__cause__, OSError):
             return TelemetryError(f"Podman refused the request: {exc.explanation or exc}")
-        if isinstance(exc, (requests.ConnectionError, podman.errors.PodmanError, OSError)):
+        if isinstance(exc, (requests.RequestException, podman.errors.PodmanError)):
             return EngineUnavailable(
                 f"Lost the connection to Podman at {self.url}: {exc}.", "Check that the Podman API service is still running."
             )

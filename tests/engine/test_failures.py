@@ -4,6 +4,7 @@ unreachable engines. In each case the message says what is wrong and nothing for
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from datetime import datetime, timezone
@@ -12,6 +13,16 @@ from tests.engine.conftest import engine_cli, foreign_container
 from telemetry_stack.stack import project_labels, resource_names
 
 NETWORK, CONTAINERS, VOLUMES = resource_names("default")
+
+
+def _engine_time(text: str) -> float:
+    """An engine timestamp ("2026-11-21T07:12:17.123456789Z" or with an offset) as epoch seconds."""
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text)
+    assert match, text
+    stamp, fraction, zone = match.groups()
+    offset = timezone.utc if zone == "Z" else datetime.strptime(zone.replace(":", ""), "%z").tzinfo
+    seconds = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=offset).timestamp()
+    return seconds + float(f"0.{fraction or 0}")
 
 
 def _nothing_created(engine) -> None:
@@ -72,7 +83,7 @@ def test_service_that_exits_fails_at_once_with_its_logs(tele, engine, engine_nam
     assert f"Its data volume {volume} (at /var/lib/grafana) is not writable by uid 472" in result.stderr
     # Failed within a second of the exit (FinishedAt, UTC), not at the 60 s timeout.
     state = json.loads(engine_cli(engine_name, "inspect", "grafana").stdout)[0]["State"]
-    exited_at = datetime.fromisoformat(state["FinishedAt"][:26].rstrip("Z")).replace(tzinfo=timezone.utc).timestamp()
+    exited_at = _engine_time(state["FinishedAt"])
     assert finished - exited_at < 1.5, finished - exited_at
 
 

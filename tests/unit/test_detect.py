@@ -127,3 +127,8 @@ def test_requested_podman_without_service_names_the_command(tmp_path, monkeypatc
     assert "podman system service --time=0" in caught.value.one_line()
 
 
+
+
+def test_docker_host_with_tls_is_left_to_the_sdk(tmp_path):
+    found = detect("docker", {"DOCKER_HOST": "tcp://203.0.113.9:2376", "DOCKER_TLS_VERIFY": "1"}, tmp_path)
+    assert found.tls and found.source == "DOCKER_HOST with TLS"  # no plain-HTTP ping against a TLS port
