@@ -9,6 +9,7 @@ to what :func:`build_all` returns.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,6 +21,8 @@ from telemetry_stack.catalog import Instrument
 __all__ = [
     "PROMETHEUS_DATASOURCE_UID",
     "JAEGER_DATASOURCE_UID",
+    "SERVICE_VARIABLE",
+    "SERVICE_LABEL",
     "SCHEMA_VERSION",
     "TAGS",
     "SLUGS",
@@ -42,14 +45,26 @@ Matcher = tuple[str, str, str]  # (attribute, operator, value)
 
 NOT_SUCCESS: Matcher = ("status", "!=", "success")
 
+# The collector's prometheus exporter turns the app's OpenTelemetry ``service.name``
+# into the ``job`` label, and our scrape config keeps it (honor_labels: true).  It is
+# a target label, not an instrument attribute, so it is named here, not in the catalog.
+SERVICE_VARIABLE = "service"
+SERVICE_LABEL = "job"
+SERVICE_MATCHER = f'{SERVICE_LABEL}=~"${SERVICE_VARIABLE}"'
+
 
 # --- PromQL helpers -------------------------------------------------------------
 
 
 def _selector(series: str, inst: Instrument, variables: Iterable[str] = (),
-              matchers: Iterable[Matcher] = ()) -> str:
-    """``series{label=~"$attr",...}``; each variable is named like its attribute."""
-    parts = [f'{inst.label(a)}=~"${a}"' for a in variables]
+              matchers: Iterable[Matcher] = (), *, service: bool = True) -> str:
+    """``series{job=~"$service",label=~"$attr",...}``; each variable is named like its attribute.
+
+    Every query selects its series here, so every panel and chained variable
+    honours the service variable; only that variable's own query leaves it out.
+    """
+    parts = [SERVICE_MATCHER] if service else []
+    parts += [f'{inst.label(a)}=~"${a}"' for a in variables]
     parts += [f'{inst.label(a)}{op}"{value}"' for a, op, value in matchers]
     return f"{series}{{{','.join(parts)}}}" if parts else series
 
@@ -184,22 +199,46 @@ def _percentiles(inst: Instrument, quantiles: Sequence[float], variables: Sequen
 
 
 def _dashboard_url(slug: str) -> str:
-    return f"/d/{slug}/{slug}?${{__url_time_range}}"
+    # ${__all_variables} carries the selected service (and any variable the target
+    # dashboard shares, such as model and provider) along, "All" included.
+    return f"/d/{slug}/{slug}?${{__url_time_range}}&${{__all_variables}}"
 
 
 def _panel_link(title: str, slug: str) -> dict:
     return {"title": title, "url": _dashboard_url(slug), "targetBlank": False}
 
 
+# Grafana interpolates variables in dashboard and panel link URLs, so these tokens
+# must reach it literally: the service name, percent-encoded by Grafana itself, and
+# the dashboard's time range as epoch milliseconds (Explore reads a pane's range only
+# from the pane, not from a top-level from/to, hence keepTime is off on the link).
+SERVICE_URL_TOKEN = f"${{{SERVICE_VARIABLE}:percentencode}}"
+_LINK_TOKENS = (SERVICE_URL_TOKEN, "${__from}", "${__to}")
+
+
+def _quote_keeping(text: str, tokens: Sequence[str]) -> str:
+    """Percent-encode ``text`` for a query string, leaving each of ``tokens`` as is."""
+    pieces = re.split("(" + "|".join(re.escape(t) for t in tokens) + ")", text)
+    return "".join(p if p in tokens else urllib.parse.quote(p, safe="") for p in pieces)
+
+
 def jaeger_explore_url() -> str:
-    """Grafana Explore, opened on a trace search in the provisioned Jaeger datasource."""
+    """Grafana Explore on the provisioned Jaeger datasource, searching the selected service.
+
+    With the Service variable at "All", Grafana percent-encodes its custom all value,
+    so the search names the service ``.*``.  Jaeger takes a service name, not a
+    pattern: that search finds nothing and the user picks a service in the search
+    form.  We accept this rather than drop the filter for everyone, because a link
+    URL cannot leave out a field depending on a variable's value; selecting one
+    service on the dashboard gives a ready-made search.
+    """
     panes = {"traces": {
         "datasource": JAEGER_DATASOURCE_UID,
-        "queries": [{"refId": "A", "queryType": "search",
+        "queries": [{"refId": "A", "queryType": "search", "service": SERVICE_URL_TOKEN,
                      "datasource": {"type": "jaeger", "uid": JAEGER_DATASOURCE_UID}}],
-        "range": {"from": "now-1h", "to": "now"},
+        "range": {"from": "${__from}", "to": "${__to}"},
     }}
-    encoded = urllib.parse.quote(json.dumps(panes, separators=(",", ":")), safe="")
+    encoded = _quote_keeping(json.dumps(panes, separators=(",", ":")), _LINK_TOKENS)
     return f"/explore?schemaVersion=1&orgId=1&panes={encoded}"
 
 
@@ -209,12 +248,14 @@ JAEGER_LINK = {"title": "Traces in Jaeger", "url": jaeger_explore_url(), "target
 def _dashboard_links() -> list[dict]:
     return [
         {"type": "dashboards", "title": "Llama Stack", "tags": ["llama-stack"],
-         "asDropdown": False, "includeVars": False, "keepTime": True, "targetBlank": False,
+         "asDropdown": False, "includeVars": True, "keepTime": True, "targetBlank": False,
          "icon": "external link", "tooltip": "", "url": ""},
+        # includeVars would append var-* parameters Explore ignores; the service and
+        # the time range are already inside the pane (see _LINK_TOKENS).
         {"type": "link", "title": JAEGER_LINK["title"], "url": JAEGER_LINK["url"],
          "tags": [], "asDropdown": False, "includeVars": False, "keepTime": False,
          "targetBlank": True, "icon": "external link",
-         "tooltip": "Search traces in the provisioned Jaeger datasource"},
+         "tooltip": "Search the selected service's traces in the provisioned Jaeger datasource"},
     ]
 
 
@@ -227,19 +268,38 @@ def _datasource_variable() -> dict:
     }
 
 
-def _query_variable(attribute: str, label: str, inst: Instrument, series: str,
-                    depends_on: Sequence[str] = ()) -> dict:
-    """Multi-value variable named like ``attribute``, listing that label's values."""
-    query = f"label_values({_selector(series, inst, depends_on)}, {inst.label(attribute)})"
+def _label_values_variable(name: str, label: str, selector: str, target_label: str, *,
+                           multi: bool = True) -> dict:
+    """Query variable listing ``target_label``'s values, "All" (= ``.*``) by default."""
+    query = f"label_values({selector}, {target_label})"
     return {
-        "name": attribute, "label": label, "type": "query",
+        "name": name, "label": label, "type": "query",
         "datasource": DATASOURCE, "definition": query,
         "query": {"qryType": 1, "query": query,
                   "refId": "PrometheusVariableQueryEditor-VariableQuery"},
         "refresh": 2, "sort": 1, "regex": "", "hide": 0,
-        "includeAll": True, "multi": True, "allValue": ".*", "options": [], "skipUrlSync": False,
-        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "includeAll": True, "multi": multi, "allValue": ".*", "options": [], "skipUrlSync": False,
+        "current": {"selected": True, "text": ["All"] if multi else "All",
+                    "value": ["$__all"] if multi else "$__all"},
     }
+
+
+def _service_variable() -> dict:
+    """The app's service.name (the ``job`` label), from a series every server emits.
+
+    Single-valued, since a trace search takes one service; "All" selects every job.
+    """
+    inst = c.REQUESTS
+    return _label_values_variable(
+        SERVICE_VARIABLE, "Service", _selector(inst.prometheus_name, inst, service=False),
+        SERVICE_LABEL, multi=False)
+
+
+def _query_variable(attribute: str, label: str, inst: Instrument, series: str,
+                    depends_on: Sequence[str] = ()) -> dict:
+    """Multi-value variable named like ``attribute``, listing that label's values."""
+    return _label_values_variable(attribute, label, _selector(series, inst, depends_on),
+                                  inst.label(attribute))
 
 
 def _model_provider_variables() -> list[dict]:
@@ -274,7 +334,7 @@ def _dashboard(slug: str, title: str, description: str, variables: list[dict],
             "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
             "name": "Annotations & Alerts", "type": "dashboard",
         }]},
-        "templating": {"list": [_datasource_variable(), *variables]},
+        "templating": {"list": [_datasource_variable(), _service_variable(), *variables]},
         "panels": _layout(panels),
     }
 
@@ -286,7 +346,7 @@ PCT = (0.5, 0.95, 0.99)
 
 def overview() -> Dashboard:
     req, http_old, http_new = c.REQUESTS, c.HTTP_SERVER_DURATION, c.HTTP_SERVER_REQUEST_DURATION
-    tokens = c.GEN_AI_TOKEN_USAGE
+    tokens, active = c.GEN_AI_TOKEN_USAGE, c.HTTP_SERVER_ACTIVE_REQUESTS
     inf_vars = ("model", "provider")
     http_latency = []
     for q in (0.95, 0.99):
@@ -294,6 +354,8 @@ def overview() -> Dashboard:
         http_latency.append(_target(f"{_quantile(q, http_old)} / 1000",
                                     f"p{round(q * 100)} ({http_old.name})"))
         http_latency.append(_target(_quantile(q, http_new), f"p{round(q * 100)} ({http_new.name})"))
+    # Llama Stack's documented token queries, kept verbatim (a test checks they are
+    # on the overview): they alone ignore $service; "Token rate by model" honours it.
     input_q, output_q = c.DOCUMENTED_QUERIES[0], c.DOCUMENTED_QUERIES[1]
     vector_counters = (c.VECTOR_INSERTS, c.VECTOR_QUERIES, c.VECTOR_DELETES)
     vector_ops = " + ".join(f"({_rate(i)} or vector(0))" for i in vector_counters)
@@ -306,7 +368,7 @@ def overview() -> Dashboard:
         stat("Error rate", _error_ratio(_rate(req, matchers=[NOT_SUCCESS]), _rate(req)),
              "percentunit",
              description="Share of API requests whose status is not success."),
-        stat("Active HTTP requests", f"sum({c.HTTP_SERVER_ACTIVE_REQUESTS.prometheus_name})",
+        stat("Active HTTP requests", f"sum({_selector(active.prometheus_name, active)})",
              "short", decimals=0, description="HTTP requests in flight (auto-instrumentation)."),
         stat("Inference requests/s", _rate(c.INFERENCE_DURATION, inf_vars,
                                            series=c.INFERENCE_DURATION.count), "reqps",

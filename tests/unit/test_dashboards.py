@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,9 @@ def test_dashboard_conventions(slug):
     for var in variables.values():
         if var["type"] == "query":
             assert var["datasource"] == DS
-            assert var["includeAll"] and var["multi"] and var["allValue"] == ".*"
+            assert var["includeAll"] and var["allValue"] == ".*"
+            # Every variable is multi-value except the service, which a trace search needs one of.
+            assert var["multi"] == (var["name"] != d.SERVICE_VARIABLE)
             assert var["definition"].startswith("label_values(")
             assert var["query"]["query"] == var["definition"]
 
@@ -101,6 +104,17 @@ def test_dashboard_conventions(slug):
 def test_titles_are_unique():
     titles = [_load(slug)["title"] for slug in SLUGS]
     assert len(set(titles)) == len(titles)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_service_variable_comes_first_and_lists_jobs_of_a_catalog_series(slug):
+    query_vars = [v for v in _load(slug)["templating"]["list"] if v["type"] == "query"]
+    service = query_vars[0]  # first, so the variables after it can depend on it
+    assert (service["name"], service["label"]) == ("service", "Service")
+    assert service["definition"] == f"label_values({catalog.REQUESTS.prometheus_name}, job)"
+    assert not service["multi"] and service["current"]["value"] == "$__all"
+    for var in query_vars[1:]:
+        assert '{job=~"$service"' in var["definition"], var["name"]
 
 
 @pytest.mark.parametrize("slug", ["llama-stack-overview", "llama-stack-inference"])
@@ -170,6 +184,21 @@ def test_variables_are_honoured(built):
             assert f'=~"${name}"' in exprs, f"{slug}: variable {name} unused"
 
 
+SELECTOR = re.compile(r"\b(llama_stack_[a-z0-9_]+)(\{[^}]*\})?")
+
+
+def test_every_selector_filters_on_the_service(built):
+    """Each series a panel reads carries job=~"$service" (documented queries stay verbatim)."""
+    for slug, title, ref, expr in _exprs(built):
+        if expr in catalog.DOCUMENTED_QUERIES:
+            continue
+        selectors = SELECTOR.findall(expr)
+        assert selectors, f"{slug} / {title} / {ref}: {expr}"
+        for series, matchers in selectors:
+            assert matchers.startswith('{job=~"$service"'), (
+                f"{slug} / {title} / {ref}: {series} ignores $service in {expr}")
+
+
 def test_overview_token_panels_use_the_documented_queries_verbatim(built):
     overview = [e for s, _, _, e in _exprs(built) if s == "llama-stack-overview"]
     for query in catalog.DOCUMENTED_QUERIES[:2]:
@@ -180,7 +209,8 @@ def test_overview_token_panels_use_the_documented_queries_verbatim(built):
 # variables and $__rate_interval: (dashboard, substrings one expr must contain).
 EQUIVALENTS = {
     catalog.DOCUMENTED_QUERIES[2]: ("llama-stack-overview", [
-        "histogram_quantile(0.95,", f"rate({catalog.HTTP_SERVER_DURATION.bucket}[$__rate_interval])"]),
+        "histogram_quantile(0.95,", f"rate({catalog.HTTP_SERVER_DURATION.bucket}{{",
+        "}[$__rate_interval])"]),
     catalog.DOCUMENTED_QUERIES[3]: ("llama-stack-inference", [
         "histogram_quantile(0.99,", f"rate({catalog.INFERENCE_DURATION.bucket}{{"]),
     catalog.DOCUMENTED_QUERIES[4]: ("llama-stack-tool-runtime", [
@@ -206,6 +236,50 @@ def test_overview_links_to_every_detail_dashboard_and_jaeger():
     for slug in SLUGS[1:]:
         assert any(f"/d/{slug}/" in u for u in urls), slug
     assert any(d.JAEGER_DATASOURCE_UID in u for u in urls)
+
+
+def _jaeger_links(dashboard: dict) -> list[dict]:
+    panel_links = [link for p in dashboard["panels"] for link in p.get("links", [])]
+    return [link for link in dashboard["links"] + panel_links
+            if link["title"] == "Traces in Jaeger"]
+
+
+def _grafana_link(url: str, service: str) -> str:
+    """The URL as Grafana renders it: ${service:percentencode} and the time range filled in."""
+    url = url.replace("${service:percentencode}", urllib.parse.quote(service, safe=""))
+    return url.replace("${__from}", "1700000000000").replace("${__to}", "1700003600000")
+
+
+def test_overview_jaeger_link_searches_the_selected_service():
+    overview = _load("llama-stack-overview")
+    links = _jaeger_links(overview)
+    assert [link.get("type") for link in links[:1]] == ["link"], "no dashboard-level link"
+    assert len(links) > 1, "no panel-level link"
+    assert "service" in {v["name"] for v in overview["templating"]["list"]}
+    for link in links:
+        url = link["url"]
+        assert "${service:percentencode}" in url
+        # Only Grafana's tokens are left unencoded; the panes JSON around them is encoded.
+        bare = url.replace("${service:percentencode}", "")
+        bare = bare.replace("${__from}", "").replace("${__to}", "")
+        assert not set('{}"[]: ') & set(bare), url
+        assert link["targetBlank"] is True
+        if link.get("type") == "link":
+            # var-* parameters mean nothing to Explore; the time range is in the pane.
+            assert link["includeVars"] is False and link["keepTime"] is False
+
+        rendered = urllib.parse.urlsplit(_grafana_link(url, 'my svc/1'))
+        assert rendered.path == "/explore"
+        params = urllib.parse.parse_qs(rendered.query, strict_parsing=True)
+        assert params["schemaVersion"] == ["1"]
+        (panes,) = params["panes"]
+        (pane,) = json.loads(panes).values()
+        assert pane["datasource"] == d.JAEGER_DATASOURCE_UID
+        (query,) = pane["queries"]
+        assert query["queryType"] == "search"
+        assert query["service"] == "my svc/1"
+        assert query["datasource"] == {"type": "jaeger", "uid": d.JAEGER_DATASOURCE_UID}
+        assert pane["range"] == {"from": "1700000000000", "to": "1700003600000"}
 
 
 def test_vector_io_uses_the_real_retrieval_metric(built):

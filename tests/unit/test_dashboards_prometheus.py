@@ -11,7 +11,10 @@ an earlier snapshot and later ones a later snapshot, so counters increase and
 ``rate()`` has two samples or more.  Then every query of every dashboard, with
 variables substituted as Grafana would, runs against Prometheus's HTTP API and
 must return at least one series with a number in it; so must every template
-variable and the PromQL from Llama Stack's documentation.
+variable and the PromQL from Llama Stack's documentation.  The queries run with
+every variable at "All", and again with the Service variable at the value it
+lists: this test's scrape job name, which is what the ``job`` label holds here
+(in the stack, the collector sets it to the app's ``service.name``).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ SCRAPE_INTERVAL = "1s"
 # least 4 x 1 s that spans all scrapes is what Grafana would use on a short range.
 GRAFANA_BUILTINS = {"__rate_interval": "30s", "__interval": "15s", "__range": "1h",
                     "__range_s": "3600", "__interval_ms": "15000"}
-ALL_VALUE = ".*"  # every query variable is multi-value with "All" = .*
+ALL_VALUE = ".*"  # every query variable has "All" = .*
 SEED = 7
 FIRST_REQUESTS = len(demo.WARMUP) + 40
 MORE_REQUESTS = 120
@@ -277,13 +280,25 @@ def prometheus(tmp_path_factory):
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
-def grafana_interpolate(expr: str, variables: set[str]) -> str:
-    """What Grafana sends to Prometheus: built-ins replaced, query variables at All."""
+def _regex_escape(value: str) -> str:
+    """Grafana's Prometheus escaping of one selected value inside a =~"..." matcher:
+    a regex escape, written as a PromQL string (so each backslash doubled)."""
+    value = value.replace("\\", "\\" * 4)
+    return re.sub(r"([$^*+?.()|{}\[\]'])", r"\\\\\1", value)
+
+
+def grafana_interpolate(expr: str, variables: set[str],
+                        selected: dict[str, str] | None = None) -> str:
+    """What Grafana sends to Prometheus: built-ins replaced, query variables at
+    their ``selected`` value, or at All."""
+    selected = selected or {}
 
     def replace(match: re.Match) -> str:
         name = match.group(1) or match.group(2)
         if name in GRAFANA_BUILTINS:
             return GRAFANA_BUILTINS[name]
+        if name in selected:
+            return _regex_escape(selected[name])
         if name in variables:
             return ALL_VALUE
         raise AssertionError(f"unknown variable ${name} in {expr!r}")
@@ -304,15 +319,33 @@ def _has_number(result: list[dict]) -> bool:
 DASHBOARDS = d.build_all()
 
 
+def _variable_values(prometheus, dashboard: dict, name: str) -> list[str]:
+    """The values a query variable lists, with the variables it depends on at All."""
+    variables = _query_variables(dashboard)
+    match = re.fullmatch(r"label_values\((.+),\s*([A-Za-z_][A-Za-z0-9_]*)\)",
+                         variables[name]["definition"])
+    assert match, f"{dashboard['title']} / variable {name}: {variables[name]['definition']}"
+    selector = grafana_interpolate(match.group(1), set(variables))
+    values = prometheus.get(f"/api/v1/label/{match.group(2)}/values",
+                            **{"match[]": selector, "start": time.time() - 3600})
+    return [v for v in values if v]
+
+
+@pytest.mark.parametrize("service", ["All", "listed"])
 @pytest.mark.parametrize("slug", d.SLUGS)
-def test_every_panel_query_returns_data(prometheus, slug):
+def test_every_panel_query_returns_data(prometheus, slug, service):
     dashboard = DASHBOARDS[slug]
     variables = set(_query_variables(dashboard))
+    selected = {}
+    if service == "listed":  # one service picked from what the variable offers
+        listed = _variable_values(prometheus, dashboard, d.SERVICE_VARIABLE)
+        assert listed == [JOB], listed
+        selected[d.SERVICE_VARIABLE] = listed[0]
     failures = []
     checked = 0
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
-            expr = grafana_interpolate(target["expr"], variables)
+            expr = grafana_interpolate(target["expr"], variables, selected)
             result = prometheus.query(expr)
             checked += 1
             if not result:
@@ -329,15 +362,10 @@ def test_every_panel_query_returns_data(prometheus, slug):
 def test_every_template_variable_lists_values(prometheus, slug):
     dashboard = DASHBOARDS[slug]
     variables = _query_variables(dashboard)
+    assert d.SERVICE_VARIABLE in variables, f"{dashboard['title']}: no service variable"
     failures = []
     for name, variable in variables.items():
-        match = re.fullmatch(r"label_values\((.+),\s*([A-Za-z_][A-Za-z0-9_]*)\)",
-                             variable["definition"])
-        assert match, f"{dashboard['title']} / variable {name}: {variable['definition']}"
-        selector = grafana_interpolate(match.group(1), set(variables))
-        values = prometheus.get(f"/api/v1/label/{match.group(2)}/values",
-                                **{"match[]": selector, "start": time.time() - 3600})
-        if not [v for v in values if v]:
+        if not _variable_values(prometheus, dashboard, name):
             failures.append(f"{dashboard['title']} / variable {name}: no values for "
                             f"{variable['definition']}")
     assert not failures, "\n".join(failures)
