@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
+
+from tests.conftest import REPO
 
 from telemetry_stack.stack import project_labels, resource_names
 
@@ -63,11 +69,21 @@ def test_env_without_a_stack_fails_clearly(tele):
     assert result.code == 1 and "not deployed" in result.stderr and result.stdout == ""
 
 
-def test_logs_and_open(tele):
-    assert tele("up").code == 0
+def test_logs_and_open(tele, stack_env):
+    quiet = tele("up", "--quiet")
+    assert quiet.code == 0 and quiet.stdout == "" and quiet.stderr == ""
     logs = tele("logs", "grafana", "--tail", "50")
     assert logs.code == 0 and "provisioning: read /etc/grafana/dashboards/llama-stack/llama-stack-overview.json" in logs.stdout
     assert tele("logs", "nginx").code == 2
+    # --follow keeps streaming until interrupted, then ends quietly.
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "telemetry_stack", "logs", "jaeger", "--follow", "--tail", "1"],
+        cwd=REPO, env={**os.environ, **stack_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    first_line = follower.stdout.readline()
+    follower.send_signal(signal.SIGINT)
+    _, follow_err = follower.communicate(timeout=10)
+    assert first_line.strip() and follower.returncode == 0 and "Traceback" not in follow_err
     opened = tele("open", "jaeger")
     assert opened.code == 0 and opened.stdout.strip() == "http://127.0.0.1:16686"  # no terminal: the URL is printed
 
@@ -78,7 +94,7 @@ def test_doctor_reports_engine_ports_and_images(tele, engine_name):
     assert result.code == 0, result.stdout + result.stderr
     checks = {c["title"]: c for c in result.json["checks"]}
     assert checks["engine choice"]["detail"].startswith(engine_name)
-    assert checks["port 3000 (grafana)"]["detail"] == "held by our container grafana"
+    assert checks["port 3000 (grafana)"]["detail"] == "held by our container grafana (project default)"
     assert checks["image grafana"]["status"] == "ok"
     assert any(title.startswith(f"{engine_name} engine") for title in checks)
 
