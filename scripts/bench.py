@@ -67,7 +67,8 @@ STATUS_MAX = 0.6
 
 # Sample keys, in the order a run takes them.
 FLOOR_UP, FLOOR_DOWN, UP, NOOP, STATUS, DOWN, HELP = "floor_up", "floor_down", "up", "noop_up", "status", "down", "help"
-SAMPLE_KEYS = (FLOOR_UP, FLOOR_DOWN, UP, NOOP, STATUS, DOWN, HELP)
+STARTUP = "startup"  # a fresh interpreter importing what `up` imports: the part the in-process floor never pays
+SAMPLE_KEYS = (FLOOR_UP, FLOOR_DOWN, UP, NOOP, STATUS, DOWN, HELP, STARTUP)
 CLI_KEYS = (UP, NOOP, STATUS, DOWN, HELP)
 
 
@@ -145,6 +146,12 @@ def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mappi
         Row(engine, "llama-telemetry --help", fmt_seconds(med[HELP]), f"≤ {HELP_MAX:g} s", verdict(med[HELP] <= HELP_MAX), med[HELP]),
         Row(engine, "status", fmt_seconds(med[STATUS]), f"≤ {STATUS_MAX:g} s", verdict(med[STATUS] <= STATUS_MAX), med[STATUS]),
     ]
+    if samples.get(STARTUP):
+        net = median(paired_ratios([u - t for u, t in zip(samples[UP], samples[STARTUP])], samples[FLOOR_UP]))
+        rows += [
+            Row(engine, "CLI start-up (interpreter + imports of up)", fmt_seconds(med[STARTUP]), "(reported)", verdict(None), med[STARTUP]),
+            Row(engine, "up → all healthy, less start-up", f"{fmt_ratio(net)} floor", "(reported)", verdict(None), net),
+        ]
     if rss_kib:
         peaks = {key: max(values) for key, values in rss_kib.items() if values}
         shown = [key for key in (UP, STATUS, HELP) if key in peaks]
@@ -448,6 +455,8 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
     up_argv = [cli, "up", *common, "--pull", "never", "--timeout", f"{HEALTH_TIMEOUT:g}", "--json"]
     up_argv += [arg for svc, ref in images.items() for arg in ("--image", f"{svc}={ref}")]
     up_argv += [arg for key, port in ports.items() for arg in ("--port", f"{key}={port}")]
+    backend = "docker_engine" if engine_name == "docker" else "podman_engine"
+    startup_imports = f"import telemetry_stack.cli, telemetry_stack.deploy, telemetry_stack.output, telemetry_stack.engines.{backend}"
     floor = None
     try:
         result.version, result.url = engine.version(), engine.url
@@ -469,11 +478,14 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
             status = cli_run(cli, ["status", *common, "--json"], env, workdir, "status")
             down = cli_run(cli, ["down", *common, "--json"], env, workdir, "down")
             helped = cli_run(cli, ["--help"], env, workdir, "--help")
+            started = time.monotonic()
+            subprocess.run([sys.executable, "-c", startup_imports], env=env, cwd=workdir, check=True)
+            startup = time.monotonic() - started
             if not record:
                 return
             changed = [s["name"] for s in json.loads(noop.stdout)["services"] if s.get("action") != "unchanged"]
             result.noop_changes.append(changed)
-            for key, value in ((FLOOR_UP, floor_up), (FLOOR_DOWN, floor_down)):
+            for key, value in ((FLOOR_UP, floor_up), (FLOOR_DOWN, floor_down), (STARTUP, startup)):
                 result.samples[key].append(round(value, 4))
             for key, cli_result in ((UP, up), (NOOP, noop), (STATUS, status), (DOWN, down), (HELP, helped)):
                 result.samples[key].append(round(cli_result.wall, 4))
