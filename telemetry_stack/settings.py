@@ -297,9 +297,9 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         ("timeout", f"{settings.timeout:g}", src.get("timeout", "default")),
         ("grafana_password", "(default: admin)" if settings.grafana_password == DEFAULT_PASSWORD else "(set, hidden)", src.get("grafana_password", "default")),
         ("redact_content", str(settings.redact_content).lower(), src.get("redact_content", "default")),
-        ("ports", "auto" if settings.ports_auto else "", src.get("ports_auto") if settings.ports_auto else src.get("ports", "default")),
     ]
-    rows = [r for r in rows if not (r[0] == "ports" and not settings.ports_auto)]
+    if settings.ports_auto:
+        rows.append(("ports", "auto", src.get("ports_auto", "default")))
     rows += [(f"ports.{k}", str(v), src.get("ports", "default") if v != DEFAULT_PORTS[k] else "default") for k, v in settings.ports.items()]
     rows += [(f"images.{k}", v, src.get("images", "default") if v != DEFAULT_IMAGES[k] else "default") for k, v in settings.images.items()]
     return rows
