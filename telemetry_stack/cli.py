@@ -226,9 +226,8 @@ def _rendered(format: str, settings) -> dict[str, bytes]:
 
     if format == "files":
         from telemetry_stack.render import render_files
-        from telemetry_stack.settings import SERVICES
 
-        return render_files({svc: svc for svc in SERVICES}, redact_content=settings.redact_content)
+        return render_files(redact_content=settings.redact_content)
     if format == "compose":
         from telemetry_stack.export import compose_files
 

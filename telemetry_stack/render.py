@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Mapping
 
 from telemetry_stack.errors import UsageError
+from telemetry_stack.settings import SERVICES
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -67,11 +68,13 @@ def _environment():
 GENAI_CONTENT_PATTERN = r"^gen_ai[.](prompt|completion|input[.]messages|output[.]messages|system_instructions)([.].*)?$"
 
 
-def template_context(hosts: Mapping[str, str], redact_content: bool = False) -> dict:
+def template_context(redact_content: bool = False) -> dict:
     return {
         "redact_content": redact_content,
         "genai_content_pattern": GENAI_CONTENT_PATTERN,
-        "hosts": {name.replace("-", "_"): host for name, host in hosts.items()},
+        # Every container answers to its service name on its project's network (a network alias), so the
+        # configs are the same for every project.
+        "hosts": {name.replace("-", "_"): name for name in SERVICES},
         "ports": {"otlp_grpc": 4317, "otlp_http": 4318, "collector_health": 13133, "collector_metrics": COLLECTOR_METRICS_PORT},
         "metric_prefix": METRIC_PREFIX,
         "scrape_interval": SCRAPE_INTERVAL,
@@ -88,10 +91,10 @@ def dashboard_files() -> dict[str, bytes]:
     }
 
 
-def render_files(hosts: Mapping[str, str], redact_content: bool = False) -> dict[str, bytes]:
-    """All configuration files of the stack. `hosts` maps service names to their names on the network."""
+def render_files(redact_content: bool = False) -> dict[str, bytes]:
+    """All configuration files of the stack (the same for every project)."""
     env = _environment()
-    context = template_context(hosts, redact_content)
+    context = template_context(redact_content)
     files = {path: env.get_template(template).render(context).encode() for path, template in TEMPLATES.items()}
     files.update(dashboard_files())
     return files

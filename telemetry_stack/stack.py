@@ -6,6 +6,7 @@ and `config_hash` lets `up` tell which containers are already what the user aske
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -116,7 +117,8 @@ def resource_names(project: str) -> tuple[str, dict[str, str], dict[str, str]]:
 
 
 def _config_hash(spec_fields: dict, files: Mapping[str, bytes]) -> str:
-    digest = hashlib.sha256(json.dumps(spec_fields, sort_keys=True).encode())
+    # Port bindings hash as (container port, host ip, host port) lists.
+    digest = hashlib.sha256(json.dumps(spec_fields, sort_keys=True, default=dataclasses.astuple).encode())
     for path, content in sorted(files.items()):
         digest.update(path.encode() + b"\0" + hashlib.sha256(content).digest())
     return digest.hexdigest()[:16]
@@ -124,8 +126,7 @@ def _config_hash(spec_fields: dict, files: Mapping[str, bytes]) -> str:
 
 def build_stack(settings: Settings) -> Stack:
     network, container_names, volume_names = resource_names(settings.project)
-    # Every container answers to its service name on the project network, so configs never change per project.
-    rendered = render_files({svc: svc for svc in SERVICES}, redact_content=settings.redact_content)
+    rendered = render_files(redact_content=settings.redact_content)
     files_by_service: dict[str, dict[str, bytes]] = {svc: {} for svc in SERVICES}
     for relative, content in rendered.items():
         service, path = container_path(relative)
@@ -151,23 +152,12 @@ def build_stack(settings: Settings) -> Stack:
             "user": SERVICE_USERS[svc],
             "command": SERVICE_COMMANDS[svc],
             "environment": environment.get(svc, {}),
-            "ports": [(p.container_port, p.host_ip, p.host_port) for p in ports],
+            "ports": ports,
             "volumes": volumes,
             "network": network,
         }
-        labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files_by_service[svc])}
         public_fields = {**fields, "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT}}
-        spec = ContainerSpec(
-            name=container_names[svc],
-            image=settings.images[svc],
-            user=SERVICE_USERS[svc],
-            command=SERVICE_COMMANDS[svc],
-            environment=environment.get(svc, {}),
-            labels=labels,
-            ports=ports,
-            volumes=volumes,
-            network=network,
-            aliases=(svc,),
-        )
+        labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files_by_service[svc])}
+        spec = ContainerSpec(name=container_names[svc], labels=labels, aliases=(svc,), **fields)
         services.append(Service(svc, spec, files_by_service[svc], HEALTH_PROBES[svc], _config_hash(public_fields, files_by_service[svc])))
     return Stack(settings.project, network, tuple(services), tuple(volume_names.values()))

@@ -5,11 +5,10 @@ import json
 import yaml
 
 from telemetry_stack.render import render_files
-from telemetry_stack.settings import SERVICES
 from telemetry_stack.stack import build_stack
 from telemetry_stack.settings import build_settings
 
-FILES = render_files({svc: svc for svc in SERVICES})
+FILES = render_files()
 
 
 def _yaml(path: str) -> dict:

@@ -8,7 +8,7 @@ import yaml
 from telemetry_stack.errors import UsageError
 from telemetry_stack.export import compose_files, kubernetes_files
 from telemetry_stack.render import GENAI_CONTENT_PATTERN, render_files
-from telemetry_stack.settings import SERVICES, build_settings
+from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import build_stack
 
 HOSTILE = "pw'\"\n  injected: true\n{{ 7*7 }} ${HOME} $$ # not a comment"
@@ -46,16 +46,16 @@ def test_hostile_image_refs_are_refused(ref):
 
 def test_rendered_files_contain_no_user_value_at_all():
     """The rendered configs depend only on constants: whatever a user passes cannot reach them."""
-    plain = render_files({s: s for s in SERVICES})
+    plain = render_files()
     stack = build_stack(build_settings(grafana_password=HOSTILE, project="other", ports=["grafana=3001"]))
     copied = {path: content for service in stack.services for path, content in service.files.items()}
     assert sorted(copied.values()) == sorted(plain.values())
 
 
 def test_redact_content_is_off_by_default_and_drops_genai_content_when_on():
-    off = yaml.safe_load(render_files({s: s for s in SERVICES})["otel-collector/config.yaml"])
+    off = yaml.safe_load(render_files()["otel-collector/config.yaml"])
     assert "transform/redact_genai_content" not in off["processors"]
-    on = yaml.safe_load(render_files({s: s for s in SERVICES}, redact_content=True)["otel-collector/config.yaml"])
+    on = yaml.safe_load(render_files(redact_content=True)["otel-collector/config.yaml"])
     assert on["service"]["pipelines"]["traces"]["processors"] == ["memory_limiter", "transform/redact_genai_content", "batch"]
     statements = [st for group in on["processors"]["transform/redact_genai_content"]["trace_statements"] for st in group["statements"]]
     assert all(GENAI_CONTENT_PATTERN in st for st in statements)
