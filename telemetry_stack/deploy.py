@@ -16,7 +16,8 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator, Mapping
+from functools import partial
+from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
 from telemetry_stack.engines.base import ContainerInfo, Engine, ResourceInfo
 from telemetry_stack.errors import ConflictError, EngineUnavailable, ServiceFailed, TelemetryError, UsageError
@@ -39,7 +40,13 @@ STOP_TIMEOUT = 10  # seconds a service gets to shut down cleanly (Prometheus flu
 LOG_TAIL = 20
 STATE_CHECK_INTERVAL = 0.25  # how often the wait loop asks the engine whether a container exited
 
+# The SDKs keep 10 pooled connections per client; more concurrent calls would open and drop extra ones.
+MAX_CONCURRENT_CALLS = 8
+
 CREATE, RECREATE, START, KEEP = "created", "recreated", "started", "unchanged"
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -67,6 +74,17 @@ class Plan:
     actions: dict[str, str] = field(default_factory=dict)  # service -> CREATE | RECREATE | START | KEEP
     create_network: bool = False
     create_volumes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Survey:
+    """What the engine already holds under a project's names, asked in one concurrent round."""
+
+    existing: dict[str, ContainerInfo]  # our containers, by service
+    named: dict[str, ContainerInfo | None]  # whatever holds each of our container names, by name
+    network: ResourceInfo | None
+    volumes: dict[str, ResourceInfo | None]
+    images: dict[str, bool]  # image reference -> present locally
 
 
 def is_ours(labels: Mapping[str, str] | None, project: str) -> bool:
@@ -118,29 +136,41 @@ def health_url(service: str, urls: Mapping[str, str]) -> str | None:
 # ----------------------------------------------------------------------------------------------- up
 
 
-def check_ownership(engine: Engine, stack: Stack, existing: Mapping[str, ContainerInfo]) -> None:
+def survey(engine: Engine, project: str, image_refs: Iterable[str]) -> Survey:
+    """Every read `up` needs before it changes anything, sent concurrently (each is one quick round trip)."""
+    network_name, container_names, volume_names = resource_names(project)
+    queries: dict[tuple[str, str], Callable[[], object]] = {
+        ("existing", project): partial(_existing_containers, engine, project),
+        ("network", network_name): partial(engine.network, network_name),
+    }
+    queries.update({("container", name): partial(engine.container, name) for name in container_names.values()})
+    queries.update({("volume", name): partial(engine.volume, name) for name in volume_names.values()})
+    queries.update({("image", ref): partial(engine.image_present, ref) for ref in set(image_refs)})
+    found = run_concurrently(queries)
+
+    def of_kind(kind: str) -> dict:
+        return {name: value for (k, name), value in found.items() if k == kind}
+
+    return Survey(found[("existing", project)], of_kind("container"), found[("network", network_name)], of_kind("volume"), of_kind("image"))
+
+
+def check_ownership(kind: str, stack: Stack, found: Survey) -> None:
     """Fail before touching anything if one of our names is taken by a resource we did not create."""
-    kind = engine.name
-    ours = {info.name for info in existing.values()}
     for service in stack.services:
-        if service.container.name in ours:
-            continue
-        found = engine.container(service.container.name)
-        if found and not is_ours(found.labels, stack.project):
+        holder = found.named.get(service.container.name)
+        if holder and not is_ours(holder.labels, stack.project):
             raise ConflictError(
-                f"A container named {found.name!r} exists but was not created by llama-telemetry (project {stack.project!r}); "
+                f"A container named {holder.name!r} exists but was not created by llama-telemetry (project {stack.project!r}); "
                 "it was left untouched.",
-                f"Remove or rename it yourself (`{kind} rm -f {found.name}` / `{kind} rename {found.name} NEW`), "
+                f"Remove or rename it yourself (`{kind} rm -f {holder.name}` / `{kind} rename {holder.name} NEW`), "
                 "or deploy beside it with --project NAME.",
             )
-    network = engine.network(stack.network)
-    if network and not is_ours(network.labels, stack.project):
+    if found.network and not is_ours(found.network.labels, stack.project):
         raise ConflictError(
             f"A network named {stack.network!r} exists but was not created by llama-telemetry; it was left untouched.",
             f"Remove it yourself (`{kind} network rm {stack.network}`) or deploy beside it with --project NAME.",
         )
-    for name in stack.volumes:
-        volume = engine.volume(name)
+    for name, volume in found.volumes.items():
         if volume and not is_ours(volume.labels, stack.project):
             raise ConflictError(
                 f"A volume named {name!r} exists but was not created by llama-telemetry; it was left untouched.",
@@ -148,10 +178,10 @@ def check_ownership(engine: Engine, stack: Stack, existing: Mapping[str, Contain
             )
 
 
-def make_plan(stack: Stack, existing: Mapping[str, ContainerInfo], network: ResourceInfo | None, volumes: Mapping[str, ResourceInfo | None]) -> Plan:
-    plan = Plan(create_network=network is None, create_volumes=[n for n, v in volumes.items() if v is None])
+def make_plan(stack: Stack, found: Survey) -> Plan:
+    plan = Plan(create_network=found.network is None, create_volumes=[n for n in stack.volumes if found.volumes.get(n) is None])
     for service in stack.services:
-        current = existing.get(service.name)
+        current = found.existing.get(service.name)
         if current is None:
             plan.actions[service.name] = CREATE
         elif (
@@ -208,10 +238,9 @@ def check_ports(stack: Stack, plan: Plan, existing: Mapping[str, ContainerInfo],
                 )
 
 
-def ensure_images(engine: Engine, stack: Stack, plan: Plan, policy: str, on_pull: Callable) -> None:
+def ensure_images(engine: Engine, stack: Stack, plan: Plan, present: Mapping[str, bool], policy: str, on_pull: Callable) -> None:
     needed = {s.container.image: s.name for s in stack.services if plan.actions[s.name] in (CREATE, RECREATE)}
-    present = {ref: engine.image_present(ref) for ref in needed}
-    missing = [f"{ref} ({service})" for ref, service in needed.items() if not present[ref]]
+    missing = [f"{ref} ({service})" for ref, service in needed.items() if not present.get(ref)]
     if policy == "never" and missing:
         raise TelemetryError(
             f"Not available locally, and --pull never forbids pulling: {', '.join(missing)}.",
@@ -219,7 +248,7 @@ def ensure_images(engine: Engine, stack: Stack, plan: Plan, policy: str, on_pull
             "or allow pulls with --pull missing.",
         )
     for ref in needed:
-        if policy == "always" or not present[ref]:
+        if policy == "always" or not present.get(ref):
             on_pull(ref, engine.pull(ref))
 
 
@@ -243,25 +272,30 @@ def up(settings: Settings, ui) -> dict:
     """Converge the engine to the stack described by settings and wait until every service is healthy."""
     started = time.monotonic()
     with open_engine(settings.engine, ui.note) as engine, project_lock(engine, settings.project, settings.timeout, ui):
-        existing = _existing_containers(engine, settings.project)
-        if settings.ports_auto:
-            settings = replace(settings, ports=auto_ports(settings, existing))
-        stack = build_stack(settings)
-        check_ownership(engine, stack, existing)
-        plan = make_plan(stack, existing, engine.network(stack.network), {n: engine.volume(n) for n in stack.volumes})
-        check_ports(stack, plan, existing, engine.url)
-        ensure_images(engine, stack, plan, settings.pull, ui.pull_progress)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="survey") as side:
+            surveying = side.submit(survey, engine, settings.project, settings.images.values())
+            # Render while the engine answers (--ports auto must first see which ports a running stack holds).
+            stack = None if settings.ports_auto else build_stack(settings)
+            found = surveying.result()
+        if stack is None:
+            settings = replace(settings, ports=auto_ports(settings, found.existing))
+            stack = build_stack(settings)
+        check_ownership(engine.name, stack, found)
+        plan = make_plan(stack, found)
+        check_ports(stack, plan, found.existing, engine.url)
+        ensure_images(engine, stack, plan, found.images, settings.pull, ui.pull_progress)
 
+        creations = {name: partial(engine.create_volume, name, stack.labels) for name in plan.create_volumes}
         if plan.create_network:
-            engine.create_network(stack.network, stack.labels)
-        for name in plan.create_volumes:
-            engine.create_volume(name, stack.labels)
+            creations[stack.network] = partial(engine.create_network, stack.network, stack.labels)
+        if creations:
+            run_concurrently(creations)
 
         try:
             # Containers are created and started in parallel; each is polled as soon as it has started.
             with ThreadPoolExecutor(max_workers=len(stack.services), thread_name_prefix="converge") as pool:
                 converging = {
-                    s.name: pool.submit(_converge_service, engine, s, plan.actions[s.name], existing.get(s.name))
+                    s.name: pool.submit(_converge_service, engine, s, plan.actions[s.name], found.existing.get(s.name))
                     for s in stack.services
                 }
                 reports = wait_healthy(engine, stack, converging, settings.timeout, ui)
@@ -365,18 +399,18 @@ def _existing_containers(engine: Engine, project: str) -> dict[str, ContainerInf
     return by_service
 
 
-def _run_parallel(tasks: Mapping[str, Callable[[], str]]) -> dict[str, str]:
-    """Run one task per service concurrently; the first failure is reported with its service name."""
-    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="converge") as pool:
-        futures = {name: pool.submit(task) for name, task in tasks.items()}
+def run_concurrently(tasks: Mapping[K, Callable[[], V]]) -> dict[K, V]:
+    """Run independent engine calls at once (at most MAX_CONCURRENT_CALLS); the first failure is raised."""
+    with ThreadPoolExecutor(max_workers=min(len(tasks), MAX_CONCURRENT_CALLS), thread_name_prefix="engine") as pool:
+        futures = {key: pool.submit(task) for key, task in tasks.items()}
         results, failures = {}, []
-        for name, future in futures.items():
+        for key, future in futures.items():
             try:
-                results[name] = future.result()
+                results[key] = future.result()
             except Exception as exc:
-                failures.append((name, exc))
+                failures.append(exc)
     if failures:
-        raise failures[0][1]
+        raise failures[0]
     return results
 
 
@@ -391,6 +425,7 @@ def wait_healthy(engine: Engine, stack: Stack, started: Mapping[str, Future], ti
         reports[service.name] = ServiceReport(service.name, service.container.name, "starting", False, urls, "", service.container.image)
         started[service.name].add_done_callback(lambda _: changed.set())
     deadline = time.monotonic() + timeout
+    next_state_check = time.monotonic() + STATE_CHECK_INTERVAL
     try:
         with ui.wait_progress(list(reports)) as progress:
             while True:
@@ -406,16 +441,18 @@ def wait_healthy(engine: Engine, stack: Stack, started: Mapping[str, Future], ti
                 pending = [name for name, report in reports.items() if not report.healthy]
                 if not pending:
                     break
-                for name in pending:
-                    if name in pollers:
-                        _fail_if_stopped(engine, stack.service(name), reports[name].id, progress)
+                if time.monotonic() >= next_state_check:  # not on every wake: the engine is busy starting the rest
+                    for name in pending:
+                        if name in pollers:
+                            _fail_if_stopped(engine, stack.service(name), reports[name].id, progress)
+                    next_state_check = time.monotonic() + STATE_CHECK_INTERVAL
                 if time.monotonic() > deadline:
                     raise ServiceFailed(
                         f"{', '.join(pending)} did not become healthy within {timeout:g} s.",
                         "Check the log lines above, or give it longer with --timeout.",
                         details="\n".join(_log_tail(engine, reports[name].id, name) for name in pending if reports[name].id),
                     )
-                changed.wait(STATE_CHECK_INTERVAL)
+                changed.wait(max(0.0, next_state_check - time.monotonic()))
     finally:
         for poller in pollers.values():
             poller.cancel()
@@ -517,7 +554,7 @@ def down(requested: str | None, project: str, remove_volumes: bool, ui) -> dict:
             engine.remove_container(info.id)
             return info.name
 
-        removed = list(_run_parallel({info.id: (lambda i=info: stop_and_remove(i)) for info in containers}).values()) if containers else []
+        removed = list(run_concurrently({info.id: (lambda i=info: stop_and_remove(i)) for info in containers}).values()) if containers else []
         result = {"engine": engine.name, "engine_url": engine.url, "project": project, "removed_containers": sorted(removed)}
 
         network = engine.network(network_name)

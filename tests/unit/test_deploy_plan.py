@@ -1,0 +1,137 @@
+"""The deployer's decisions that need no engine: what `up` creates, keeps, restarts or replaces, when it
+refuses to touch a name, how independent engine calls run, and how tightly health is polled."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from telemetry_stack.deploy import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, run_concurrently
+from telemetry_stack.engines.base import ContainerInfo, ResourceInfo
+from telemetry_stack.errors import ConflictError
+from telemetry_stack.health import FAST_POLL_INTERVAL, FAST_POLL_PERIOD, POLL_INTERVAL, poll_interval
+from telemetry_stack.settings import build_settings
+from telemetry_stack.stack import build_stack
+
+STACK = build_stack(build_settings(project="plan"))
+OURS = dict(STACK.labels)
+
+
+def info_of(service, state="running", labels=None, networks=None) -> ContainerInfo:
+    """What the engine would report for a container `up` created from this stack."""
+    return ContainerInfo(
+        id=f"id-{service.name}", name=service.container.name, image=service.container.image,
+        labels=dict(service.container.labels) if labels is None else labels, state=state, exit_code=None,
+        networks=(STACK.network,) if networks is None else networks,
+    )
+
+
+def deployed(**overrides) -> Survey:
+    """A survey of the whole stack running as built; keyword arguments replace Survey fields."""
+    existing = {s.name: info_of(s) for s in STACK.services}
+    fields = {
+        "existing": existing,
+        "named": {i.name: i for i in existing.values()},
+        "network": ResourceInfo(STACK.network, "net-id", OURS),
+        "volumes": {name: ResourceInfo(name, name, OURS) for name in STACK.volumes},
+        "images": {s.container.image: True for s in STACK.services},
+    }
+    fields.update(overrides)
+    return Survey(**fields)
+
+
+def nothing_there() -> Survey:
+    return deployed(existing={}, named={}, network=None, volumes={name: None for name in STACK.volumes})
+
+
+def test_an_empty_engine_gets_everything_created():
+    plan = make_plan(STACK, nothing_there())
+    assert set(plan.actions.values()) == {CREATE}
+    assert plan.create_network
+    assert sorted(plan.create_volumes) == sorted(STACK.volumes)
+
+
+def test_a_healthy_stack_is_left_alone():
+    plan = make_plan(STACK, deployed())
+    assert set(plan.actions.values()) == {KEEP}
+    assert not plan.create_network and plan.create_volumes == []
+
+
+def test_stopped_containers_are_started_and_changed_ones_replaced():
+    existing = {s.name: info_of(s) for s in STACK.services}
+    existing["prometheus"] = info_of(STACK.service("prometheus"), state="exited")
+    grafana = STACK.service("grafana")
+    existing["grafana"] = info_of(grafana, labels={**grafana.container.labels, "io.llama-telemetry.config-hash": "older"})
+    existing["jaeger"] = info_of(STACK.service("jaeger"), networks=("some-other-network",))
+    plan = make_plan(STACK, deployed(existing=existing))
+    assert plan.actions == {"jaeger": RECREATE, "otel-collector": KEEP, "prometheus": START, "grafana": RECREATE}
+
+
+def test_a_network_deleted_behind_our_back_means_new_containers_on_a_new_network():
+    plan = make_plan(STACK, deployed(network=None))
+    assert plan.create_network
+    assert set(plan.actions.values()) == {RECREATE}  # a container cannot start on a network that is gone
+
+
+def test_a_missing_data_volume_is_created_again():
+    lost = STACK.volumes[0]
+    plan = make_plan(STACK, deployed(volumes={name: (None if name == lost else ResourceInfo(name, name, OURS)) for name in STACK.volumes}))
+    assert plan.create_volumes == [lost]
+
+
+def test_our_own_resources_pass_the_ownership_check():
+    check_ownership("docker", STACK, deployed())
+    check_ownership("podman", STACK, nothing_there())
+
+
+@pytest.mark.parametrize("what", ["container", "network", "volume"])
+def test_a_foreign_resource_under_one_of_our_names_is_refused(what):
+    foreign = {"io.other": "x"}
+    name = {"container": STACK.service("grafana").container.name, "network": STACK.network, "volume": STACK.volumes[0]}[what]
+    survey = nothing_there()
+    if what == "container":
+        survey.named[name] = ContainerInfo("other-id", name, "nginx", foreign, "running", None, ())
+    elif what == "network":
+        survey.network = ResourceInfo(name, "other-id", foreign)
+    else:
+        survey.volumes[name] = ResourceInfo(name, name, foreign)
+    with pytest.raises(ConflictError) as raised:
+        check_ownership("podman", STACK, survey)
+    assert repr(name) in raised.value.message and "left untouched" in raised.value.message
+    assert "podman" in raised.value.hint and "--project" in raised.value.hint
+
+
+def test_another_projects_container_under_our_name_is_refused():
+    grafana = STACK.service("grafana")
+    theirs = info_of(grafana, labels={**grafana.container.labels, "io.llama-telemetry.project": "other"})
+    with pytest.raises(ConflictError):
+        check_ownership("docker", STACK, deployed(named={theirs.name: theirs}))
+
+
+def test_run_concurrently_runs_the_calls_at_the_same_time():
+    meeting = threading.Barrier(3, timeout=5)  # breaks (and fails the test) unless all three wait at once
+    results = run_concurrently({name: (lambda n=name: (meeting.wait(), n)[1]) for name in ("a", "b", "c")})
+    assert results == {"a": "a", "b": "b", "c": "c"}
+
+
+def test_run_concurrently_raises_the_first_failure_after_every_call_ended():
+    finished = []
+
+    def slow_success():
+        threading.Event().wait(0.05)
+        finished.append("slow")
+        return "ok"
+
+    def failure():
+        raise ConflictError("taken", "hint")
+
+    with pytest.raises(ConflictError, match="taken"):
+        run_concurrently({"fails": failure, "slow": slow_success})
+    assert finished == ["slow"]  # nothing is left running behind the error
+
+
+def test_health_is_polled_tightly_at_first_then_every_poll_interval():
+    assert poll_interval(0.0) == FAST_POLL_INTERVAL < POLL_INTERVAL
+    assert poll_interval(FAST_POLL_PERIOD - 0.01) == FAST_POLL_INTERVAL
+    assert poll_interval(FAST_POLL_PERIOD) == POLL_INTERVAL == 0.1  # readiness is still noticed within ~100 ms
