@@ -11,10 +11,17 @@ For each engine, every run measures, one after the other:
    the same rendered files copied in with put_archive before start; built by telemetry_stack.stack.build_stack
    and driven through the product's Engine backend), created and started in parallel straight through the
    engine SDK, each health URL polled every 0.1 s until it answers; then its parallel stop-and-remove.
+   It runs as a program of its own (scripts/bench_floor.py), timed from spawn to exit like the CLI, so
+   both pay a Python interpreter's start and the SDK's import and the ratio shows what the tool adds.
    The floor uses its own project (containers `bench-floor-*`, network `llama-telemetry-bench-floor`).
-2. `llama-telemetry up` (the real console script, `--pull never`, project `bench`) until all healthy;
-3. a no-op `up` on the healthy stack;   4. `status`;   5. `down`;   6. `llama-telemetry --help`.
+2. the same floor inside this process, where the interpreter and the SDK are already loaded: reported, not
+   judged, since any separate command must first start an interpreter and import the SDK;
+3. `llama-telemetry up` (the real console script, `--pull never`, project `bench`) until all healthy;
+4. a no-op `up` on the healthy stack;   5. `status`;   6. `down`;   7. `llama-telemetry --help`;
+8. the CLI's start-up alone: a fresh interpreter importing what `up` imports.
 
+The product's modules are byte-compiled first, as `pip install` does for the wheel (an editable install
+under PYTHONDONTWRITEBYTECODE would otherwise compile them from source on every run).
 Both stacks use the same freshly chosen free host ports (never the default ones), one after the other.
 A warm-up cycle (not measured) runs first, so the data volumes exist for both, as they do after a first `up`.
 Peak memory is the CLI process's maximum RSS as /usr/bin/time reports it (or, without GNU time, as a small
@@ -66,9 +73,12 @@ HELP_MAX = 0.3
 STATUS_MAX = 0.6
 
 # Sample keys, in the order a run takes them.
-FLOOR_UP, FLOOR_DOWN, UP, NOOP, STATUS, DOWN, HELP = "floor_up", "floor_down", "up", "noop_up", "status", "down", "help"
+FLOOR_UP, FLOOR_DOWN = "floor_up", "floor_down"  # the floor as its own process: the targets' reference
+INPROC_UP, INPROC_DOWN = "inprocess_floor_up", "inprocess_floor_down"  # the floor inside the bench (reported)
+UP, NOOP, STATUS, DOWN, HELP = "up", "noop_up", "status", "down", "help"
 STARTUP = "startup"  # a fresh interpreter importing what `up` imports: the part the in-process floor never pays
-SAMPLE_KEYS = (FLOOR_UP, FLOOR_DOWN, UP, NOOP, STATUS, DOWN, HELP, STARTUP)
+SAMPLE_KEYS = (FLOOR_UP, FLOOR_DOWN, INPROC_UP, INPROC_DOWN, UP, NOOP, STATUS, DOWN, HELP, STARTUP)
+FLOOR_SCRIPT = REPO / "scripts" / "bench_floor.py"
 CLI_KEYS = (UP, NOOP, STATUS, DOWN, HELP)
 
 
@@ -129,7 +139,7 @@ def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mappi
     up_ratio = median(paired_ratios(samples[UP], samples[FLOOR_UP]))
     down_ratio = median(paired_ratios(samples[DOWN], samples[FLOOR_DOWN]))
     rows = [
-        Row(engine, "floor: create+start → all healthy", fmt_seconds(med[FLOOR_UP]), "(reference)", verdict(None), med[FLOOR_UP]),
+        Row(engine, "floor (own process): create+start → all healthy", fmt_seconds(med[FLOOR_UP]), "(reference)", verdict(None), med[FLOOR_UP]),
         Row(
             engine, "up → all healthy", f"{fmt_seconds(med[UP])} = {fmt_ratio(up_ratio)} floor", f"≤ {UP_RATIO_MAX:g}× floor",
             verdict(up_ratio <= UP_RATIO_MAX), up_ratio,
@@ -138,7 +148,7 @@ def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mappi
             engine, "no-op up (healthy stack)", fmt_seconds(med[NOOP]) + ("" if noop_unchanged else ", CHANGED containers"),
             f"≤ {NOOP_MAX:g} s, nothing changed", verdict(med[NOOP] <= NOOP_MAX and noop_unchanged), med[NOOP],
         ),
-        Row(engine, "floor: stop+remove", fmt_seconds(med[FLOOR_DOWN]), "(reference)", verdict(None), med[FLOOR_DOWN]),
+        Row(engine, "floor (own process): stop+remove", fmt_seconds(med[FLOOR_DOWN]), "(reference)", verdict(None), med[FLOOR_DOWN]),
         Row(
             engine, "down", f"{fmt_seconds(med[DOWN])} = {fmt_ratio(down_ratio)} floor", f"≤ {DOWN_RATIO_MAX:g}× floor and < {DOWN_MAX:g} s",
             verdict(down_ratio <= DOWN_RATIO_MAX and med[DOWN] < DOWN_MAX), down_ratio,
@@ -146,12 +156,20 @@ def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mappi
         Row(engine, "llama-telemetry --help", fmt_seconds(med[HELP]), f"≤ {HELP_MAX:g} s", verdict(med[HELP] <= HELP_MAX), med[HELP]),
         Row(engine, "status", fmt_seconds(med[STATUS]), f"≤ {STATUS_MAX:g} s", verdict(med[STATUS] <= STATUS_MAX), med[STATUS]),
     ]
-    if samples.get(STARTUP):
-        net = median(paired_ratios([u - t for u, t in zip(samples[UP], samples[STARTUP])], samples[FLOOR_UP]))
+    if samples.get(INPROC_UP):
+        inproc_up = median(paired_ratios(samples[UP], samples[INPROC_UP]))
+        inproc_down = median(paired_ratios(samples[DOWN], samples[INPROC_DOWN]))
         rows += [
-            Row(engine, "CLI start-up (interpreter + imports of up)", fmt_seconds(med[STARTUP]), "(reported)", verdict(None), med[STARTUP]),
-            Row(engine, "up → all healthy, less start-up", f"{fmt_ratio(net)} floor", "(reported)", verdict(None), net),
+            Row(engine, "in-process floor: create+start → healthy", fmt_seconds(med[INPROC_UP]), "(reported)", verdict(None), med[INPROC_UP]),
+            Row(engine, "up against the in-process floor", f"{fmt_ratio(inproc_up)} floor", "(reported)", verdict(None), inproc_up),
+            Row(engine, "in-process floor: stop+remove", fmt_seconds(med[INPROC_DOWN]), "(reported)", verdict(None), med[INPROC_DOWN]),
+            Row(engine, "down against the in-process floor", f"{fmt_ratio(inproc_down)} floor", "(reported)", verdict(None), inproc_down),
         ]
+    if samples.get(STARTUP):
+        rows.append(Row(engine, "CLI start-up (interpreter + imports of up)", fmt_seconds(med[STARTUP]), "(reported)", verdict(None), med[STARTUP]))
+        if samples.get(INPROC_UP):
+            net = median(paired_ratios([u - t for u, t in zip(samples[UP], samples[STARTUP])], samples[INPROC_UP]))
+            rows.append(Row(engine, "up less start-up, against the in-process floor", f"{fmt_ratio(net)} floor", "(reported)", verdict(None), net))
     if rss_kib:
         peaks = {key: max(values) for key, values in rss_kib.items() if values}
         shown = [key for key in (UP, STATUS, HELP) if key in peaks]
@@ -203,6 +221,18 @@ def machine_info() -> dict:
     except (OSError, ValueError, IndexError):
         pass
     return info
+
+
+def byte_compile_product() -> str:
+    """Byte-compile the product's modules, as `pip install` does for the wheel; returns the package directory."""
+    import compileall
+
+    import telemetry_stack
+
+    package = Path(telemetry_stack.__file__).resolve().parent
+    if not compileall.compile_dir(str(package), quiet=1):
+        raise BenchError(f"could not byte-compile {package}")
+    return str(package)
 
 
 def find_cli() -> str:
@@ -311,9 +341,10 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str], cwd: str, timeout: floa
 
 
 class Floor:
-    """The same four containers as `up`, straight through the engine: no detection, planning or checks."""
+    """The same four containers as `up`, straight through the engine: no detection, planning or checks.
+    up()/down() run inside this process; spawned_up()/spawned_down() run scripts/bench_floor.py."""
 
-    def __init__(self, engine, settings):
+    def __init__(self, engine, candidate, settings, env: Mapping[str, str], cwd: str):
         from telemetry_stack.health import reachable_host
         from telemetry_stack.stack import HEALTH_PROBES, build_stack
 
@@ -323,6 +354,8 @@ class Floor:
         self.urls = {
             svc: f"http://{host}:{settings.ports[probe.port_key]}{probe.path}" for svc, probe in HEALTH_PROBES.items()
         }
+        self.candidate = candidate  # where the engine answered, for the spawned floor
+        self.env, self.cwd = dict(env), cwd  # the spawned floor runs where and as the CLI runs
         self.cancel = threading.Event()
         self.ids: list[str] = []  # containers of the current cycle
 
@@ -390,6 +423,32 @@ class Floor:
         engine.remove_network(self.stack.network)
         return time.perf_counter() - started
 
+    def _spawn(self, job: dict) -> float:
+        """Run scripts/bench_floor.py with a job; seconds from spawn to exit."""
+        import pickle
+
+        job.update(engine=self.candidate.engine, url=self.candidate.url, api_version=self.candidate.api_version, network=self.stack.network)
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, str(FLOOR_SCRIPT)], input=pickle.dumps(job), capture_output=True, timeout=CLI_TIMEOUT, env=self.env, cwd=self.cwd
+        )
+        elapsed = time.perf_counter() - started
+        if job["action"] == "up":
+            self.ids = proc.stdout.decode().split()  # for spawned_down(); after a failure cleanup() finds them by label
+        if proc.returncode != 0:
+            raise BenchError(f"{FLOOR_SCRIPT.name} {job['action']} exited {proc.returncode}: {proc.stderr.decode().strip()[-2000:]}")
+        return elapsed
+
+    def spawned_up(self) -> float:
+        services = [(s.container, s.archive() if s.files else b"", self.urls[s.name]) for s in self.stack.services]
+        return self._spawn({"action": "up", "labels": self.stack.labels, "services": services, "timeout": HEALTH_TIMEOUT})
+
+    def spawned_down(self) -> float:
+        from telemetry_stack.deploy import STOP_TIMEOUT
+
+        ids, self.ids = list(self.ids), []
+        return self._spawn({"action": "down", "containers": ids, "stop_timeout": STOP_TIMEOUT})
+
     def cleanup(self, volumes: bool) -> None:
         from telemetry_stack.stack import project_labels
 
@@ -447,7 +506,8 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
     ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
     result.images, result.ports = images, ports
 
-    engine = connect_to(detect(engine_name))
+    candidate = detect(engine_name)
+    engine = connect_to(candidate)
     workdir = tempfile.mkdtemp(prefix="llama-telemetry-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_TELEMETRY_")}
     env["XDG_CONFIG_HOME"] = workdir  # no user config file changes what is measured; cwd has none either
@@ -465,14 +525,17 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
         if missing:
             raise BenchError(f"{engine_name}: images not present locally: {', '.join(missing)} (the benchmark never pulls).")
 
-        floor = Floor(engine, Settings(engine=engine_name, project=FLOOR_PROJECT, images=images, ports=ports, pull="never"))
+        floor_settings = Settings(engine=engine_name, project=FLOOR_PROJECT, images=images, ports=ports, pull="never")
+        floor = Floor(engine, candidate, floor_settings, env, workdir)
         same_containers(floor.stack, build_stack(Settings(engine=engine_name, project=PROJECT, images=images, ports=ports)))
         floor.prepare()
         cli_run(cli, ["down", *common, "--volumes"], env, workdir, "cleanup down")
 
         def one_run(record: bool) -> None:
-            floor_up = floor.up()
-            floor_down = floor.down()
+            inproc_up = floor.up()
+            inproc_down = floor.down()
+            floor_up = floor.spawned_up()
+            floor_down = floor.spawned_down()
             up = cli_run(up_argv[0], up_argv[1:], env, workdir, "up")
             noop = cli_run(up_argv[0], up_argv[1:], env, workdir, "no-op up")
             status = cli_run(cli, ["status", *common, "--json"], env, workdir, "status")
@@ -485,7 +548,7 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
                 return
             changed = [s["name"] for s in json.loads(noop.stdout)["services"] if s.get("action") != "unchanged"]
             result.noop_changes.append(changed)
-            for key, value in ((FLOOR_UP, floor_up), (FLOOR_DOWN, floor_down), (STARTUP, startup)):
+            for key, value in ((FLOOR_UP, floor_up), (FLOOR_DOWN, floor_down), (INPROC_UP, inproc_up), (INPROC_DOWN, inproc_down), (STARTUP, startup)):
                 result.samples[key].append(round(value, 4))
             for key, cli_result in ((UP, up), (NOOP, noop), (STATUS, status), (DOWN, down), (HELP, helped)):
                 result.samples[key].append(round(cli_result.wall, 4))
@@ -498,7 +561,7 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
             one_run(record=True)
             s = result.samples
             log(
-                f"{engine_name}: run {index + 1}/{runs}: floor {s[FLOOR_UP][-1]:.3f} s, up {s[UP][-1]:.3f} s, "
+                f"{engine_name}: run {index + 1}/{runs}: floor {s[FLOOR_UP][-1]:.3f} s (in-process {s[INPROC_UP][-1]:.3f} s), up {s[UP][-1]:.3f} s, "
                 f"no-op {s[NOOP][-1]:.3f} s, status {s[STATUS][-1]:.3f} s, floor stop+rm {s[FLOOR_DOWN][-1]:.3f} s, "
                 f"down {s[DOWN][-1]:.3f} s, --help {s[HELP][-1]:.3f} s"
             )
@@ -569,6 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     cli = find_cli()
+    package = byte_compile_product()
     engines = args.engine_list or available_engines()
     if not engines:
         log("no engine answered: nothing to measure")
@@ -582,6 +646,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "warmup": args.warmup,
         "images": args.images,
         "poll_interval_s": POLL_INTERVAL,
+        "floor": f"its own process ({FLOOR_SCRIPT.name}), timed from spawn to exit like the CLI; also measured in-process",
+        "byte_compiled": package,
         "rss_method": rss_method(),
         "targets": {
             "up_vs_floor_max": UP_RATIO_MAX, "noop_up_max_s": NOOP_MAX, "down_vs_floor_max": DOWN_RATIO_MAX,
@@ -612,6 +678,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             entry["ratios"] = {
                 "up_vs_floor": paired_ratios(result.samples[UP], result.samples[FLOOR_UP]),
                 "down_vs_floor": paired_ratios(result.samples[DOWN], result.samples[FLOOR_DOWN]),
+                "up_vs_inprocess_floor": paired_ratios(result.samples[UP], result.samples[INPROC_UP]),
+                "down_vs_inprocess_floor": paired_ratios(result.samples[DOWN], result.samples[INPROC_DOWN]),
             }
             entry["median_ratios"] = {key: median(values) for key, values in entry["ratios"].items()}
             entry["peak_rss_kib"] = {key: max(values) for key, values in result.rss_kib.items() if values}
@@ -625,6 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rows:
         print(format_table(rows))
         print(f"\nmedians of {args.runs} runs; ratios are medians of per-run ratios against the floor of the same run;")
+        print(f"the floor runs as its own process ({FLOOR_SCRIPT.name}), timed like the CLI; the in-process floor is reported beside it;")
         print(f"peak RSS: {rss_method()}.  Raw samples: {args.json_out}")
         misses = missed(rows)
         if misses:
