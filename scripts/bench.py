@@ -48,10 +48,9 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -60,7 +59,6 @@ if str(REPO) not in sys.path:
 ENGINES = ("docker", "podman")
 PROJECT = "bench"
 FLOOR_PROJECT = "bench-floor"
-POLL_INTERVAL = 0.1
 HEALTH_TIMEOUT = 120.0
 CLI_TIMEOUT = 300.0
 
@@ -342,7 +340,7 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str], cwd: str, timeout: floa
 
 class Floor:
     """The same four containers as `up`, straight through the engine: no detection, planning or checks.
-    up()/down() run inside this process; spawned_up()/spawned_down() run scripts/bench_floor.py."""
+    scripts/bench_floor.py does the work, run inside this process (up, down) or as its own (spawned_*)."""
 
     def __init__(self, engine, candidate, settings, env: Mapping[str, str], cwd: str):
         from telemetry_stack.health import reachable_host
@@ -356,7 +354,7 @@ class Floor:
         }
         self.candidate = candidate  # where the engine answered, for the spawned floor
         self.env, self.cwd = dict(env), cwd  # the spawned floor runs where and as the CLI runs
-        self.cancel = threading.Event()
+        self.cancel = threading.Event()  # set on Ctrl-C: the in-process floor's pollers stop at once
         self.ids: list[str] = []  # containers of the current cycle
 
     def prepare(self) -> None:
@@ -366,68 +364,40 @@ class Floor:
             if self.engine.volume(name) is None:
                 self.engine.create_volume(name, self.stack.labels)
 
-    def _service_up(self, service, started: float) -> tuple[str, float]:
-        from telemetry_stack.health import probe
+    def _up_job(self) -> dict:
+        services = [(s.container, s.archive() if s.files else b"", self.urls[s.name]) for s in self.stack.services]
+        return {"action": "up", "candidate": self.candidate, "network": self.stack.network, "labels": self.stack.labels,
+                "services": services, "timeout": HEALTH_TIMEOUT}
 
-        engine = self.engine
-        container_id = engine.create_container(service.container)
-        if service.files:
-            engine.put_archive(container_id, "/", service.archive())
-        self.ids.append(container_id)
-        engine.start(container_id)
-        url = self.urls[service.name]
-        deadline = started + HEALTH_TIMEOUT
-        while not self.cancel.is_set():
-            attempt = time.perf_counter()
-            if probe(url):
-                return container_id, time.perf_counter()
-            if attempt > deadline:
-                tail = engine.logs(container_id, 20)
-                raise BenchError(f"floor: {service.name} did not answer {url} within {HEALTH_TIMEOUT:g} s.\n{tail}")
-            self.cancel.wait(max(0.0, POLL_INTERVAL - (time.perf_counter() - attempt)))
-        raise BenchError("floor: cancelled")
-
-    def _parallel(self, task: Callable, items: Sequence) -> list:
-        pool = ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="floor")
-        try:
-            futures = [pool.submit(task, item) for item in items]
-            return [f.result() for f in futures]
-        except BaseException:
-            self.cancel.set()  # pollers stop at once; engine calls in flight finish before cleanup runs
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def up(self) -> float:
-        """Seconds from the first engine call until every health URL has answered."""
-        self.cancel.clear()
-        self.ids = []
-        started = time.perf_counter()
-        self.engine.create_network(self.stack.network, self.stack.labels)
-        ready = self._parallel(lambda s: self._service_up(s, started), list(self.stack.services))
-        return max(at for _, at in ready) - started
-
-    def down(self) -> float:
-        """Seconds to stop and remove the containers (in parallel) and the network."""
+    def _down_job(self) -> dict:
         from telemetry_stack.deploy import STOP_TIMEOUT
 
-        engine = self.engine
         ids, self.ids = list(self.ids), []
+        return {"action": "down", "candidate": self.candidate, "network": self.stack.network, "containers": ids, "stop_timeout": STOP_TIMEOUT}
+
+    def up(self) -> float:
+        """In this process: seconds from the first engine call until every health URL has answered."""
+        import bench_floor
+
+        job, self.ids = self._up_job(), []
+        self.cancel.clear()
         started = time.perf_counter()
+        bench_floor.up(self.engine, job, self.cancel, self.ids.append)
+        return time.perf_counter() - started
 
-        def stop_and_remove(container_id: str) -> None:
-            engine.stop(container_id, STOP_TIMEOUT)
-            engine.remove_container(container_id)
+    def down(self) -> float:
+        """In this process: seconds to stop and remove the containers (in parallel) and the network."""
+        import bench_floor
 
-        self._parallel(stop_and_remove, ids)
-        engine.remove_network(self.stack.network)
+        job = self._down_job()
+        started = time.perf_counter()
+        bench_floor.down(self.engine, job, self.cancel)
         return time.perf_counter() - started
 
     def _spawn(self, job: dict) -> float:
         """Run scripts/bench_floor.py with a job; seconds from spawn to exit."""
         import pickle
 
-        job.update(engine=self.candidate.engine, url=self.candidate.url, api_version=self.candidate.api_version, network=self.stack.network)
         started = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, str(FLOOR_SCRIPT)], input=pickle.dumps(job), capture_output=True, timeout=CLI_TIMEOUT, env=self.env, cwd=self.cwd
@@ -440,14 +410,10 @@ class Floor:
         return elapsed
 
     def spawned_up(self) -> float:
-        services = [(s.container, s.archive() if s.files else b"", self.urls[s.name]) for s in self.stack.services]
-        return self._spawn({"action": "up", "labels": self.stack.labels, "services": services, "timeout": HEALTH_TIMEOUT})
+        return self._spawn(self._up_job())
 
     def spawned_down(self) -> float:
-        from telemetry_stack.deploy import STOP_TIMEOUT
-
-        ids, self.ids = list(self.ids), []
-        return self._spawn({"action": "down", "containers": ids, "stop_timeout": STOP_TIMEOUT})
+        return self._spawn(self._down_job())
 
     def cleanup(self, volumes: bool) -> None:
         from telemetry_stack.stack import project_labels
@@ -631,6 +597,8 @@ def _terminate(signum, frame):  # SIGTERM: clean up exactly as after Ctrl-C
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
+    import bench_floor  # beside this file
+
     cli = find_cli()
     package = byte_compile_product()
     engines = args.engine_list or available_engines()
@@ -645,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": args.runs,
         "warmup": args.warmup,
         "images": args.images,
-        "poll_interval_s": POLL_INTERVAL,
+        "floor_poll_interval_s": bench_floor.POLL_INTERVAL,
         "floor": f"its own process ({FLOOR_SCRIPT.name}), timed from spawn to exit like the CLI; also measured in-process",
         "byte_compiled": package,
         "rss_method": rss_method(),

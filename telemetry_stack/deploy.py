@@ -137,7 +137,8 @@ def health_url(service: str, urls: Mapping[str, str]) -> str | None:
 
 
 def survey(engine: Engine, project: str, image_refs: Iterable[str]) -> Survey:
-    """Every read `up` needs before it changes anything, sent concurrently (each is one quick round trip)."""
+    """Everything `up` must know before it changes anything, asked concurrently (each is one quick round trip).
+    Listing our containers also removes extra copies of a service, which only a crashed earlier run leaves."""
     network_name, container_names, volume_names = resource_names(project)
     queries: dict[tuple[str, str], Callable[[], object]] = {
         ("existing", project): partial(_existing_containers, engine, project),
@@ -157,7 +158,7 @@ def survey(engine: Engine, project: str, image_refs: Iterable[str]) -> Survey:
 def check_ownership(kind: str, stack: Stack, found: Survey) -> None:
     """Fail before touching anything if one of our names is taken by a resource we did not create."""
     for service in stack.services:
-        holder = found.named.get(service.container.name)
+        holder = found.named[service.container.name]  # KeyError, never a silent pass, if the names disagree
         if holder and not is_ours(holder.labels, stack.project):
             raise ConflictError(
                 f"A container named {holder.name!r} exists but was not created by llama-telemetry (project {stack.project!r}); "
@@ -170,7 +171,8 @@ def check_ownership(kind: str, stack: Stack, found: Survey) -> None:
             f"A network named {stack.network!r} exists but was not created by llama-telemetry; it was left untouched.",
             f"Remove it yourself (`{kind} network rm {stack.network}`) or deploy beside it with --project NAME.",
         )
-    for name, volume in found.volumes.items():
+    for name in stack.volumes:
+        volume = found.volumes[name]
         if volume and not is_ours(volume.labels, stack.project):
             raise ConflictError(
                 f"A volume named {name!r} exists but was not created by llama-telemetry; it was left untouched.",
@@ -179,7 +181,7 @@ def check_ownership(kind: str, stack: Stack, found: Survey) -> None:
 
 
 def make_plan(stack: Stack, found: Survey) -> Plan:
-    plan = Plan(create_network=found.network is None, create_volumes=[n for n in stack.volumes if found.volumes.get(n) is None])
+    plan = Plan(create_network=found.network is None, create_volumes=[n for n in stack.volumes if found.volumes[n] is None])
     for service in stack.services:
         current = found.existing.get(service.name)
         if current is None:
@@ -240,7 +242,7 @@ def check_ports(stack: Stack, plan: Plan, existing: Mapping[str, ContainerInfo],
 
 def ensure_images(engine: Engine, stack: Stack, plan: Plan, present: Mapping[str, bool], policy: str, on_pull: Callable) -> None:
     needed = {s.container.image: s.name for s in stack.services if plan.actions[s.name] in (CREATE, RECREATE)}
-    missing = [f"{ref} ({service})" for ref, service in needed.items() if not present.get(ref)]
+    missing = [f"{ref} ({service})" for ref, service in needed.items() if not present[ref]]
     if policy == "never" and missing:
         raise TelemetryError(
             f"Not available locally, and --pull never forbids pulling: {', '.join(missing)}.",
@@ -248,7 +250,7 @@ def ensure_images(engine: Engine, stack: Stack, plan: Plan, present: Mapping[str
             "or allow pulls with --pull missing.",
         )
     for ref in needed:
-        if policy == "always" or not present.get(ref):
+        if policy == "always" or not present[ref]:
             on_pull(ref, engine.pull(ref))
 
 

@@ -9,8 +9,8 @@ import time
 from urllib.parse import urlparse
 
 POLL_INTERVAL = 0.1  # seconds between probes of one service: readiness is noticed within ~100 ms
-# Most services answer within their first seconds, so those are polled tighter. A refused or failed
-# probe costs about a millisecond on loopback.
+# Most services answer within their first seconds, so those are polled tighter. A probe of a service
+# that is not listening yet is refused (or closed by the engine's port proxy) at once, so this is light.
 FAST_POLL_INTERVAL = 0.02
 FAST_POLL_PERIOD = 3.0
 PROBE_TIMEOUT = 1.0

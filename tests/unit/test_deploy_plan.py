@@ -7,10 +7,11 @@ import threading
 
 import pytest
 
-from telemetry_stack.deploy import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, run_concurrently
+from telemetry_stack import health
+from telemetry_stack.deploy import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, run_concurrently, survey
 from telemetry_stack.engines.base import ContainerInfo, ResourceInfo
 from telemetry_stack.errors import ConflictError
-from telemetry_stack.health import FAST_POLL_INTERVAL, FAST_POLL_PERIOD, POLL_INTERVAL, poll_interval
+from telemetry_stack.health import FAST_POLL_INTERVAL, FAST_POLL_PERIOD, POLL_INTERVAL, Poller, poll_interval
 from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import build_stack
 
@@ -42,7 +43,47 @@ def deployed(**overrides) -> Survey:
 
 
 def nothing_there() -> Survey:
-    return deployed(existing={}, named={}, network=None, volumes={name: None for name in STACK.volumes})
+    names = {s.container.name: None for s in STACK.services}
+    return deployed(existing={}, named=names, network=None, volumes={name: None for name in STACK.volumes})
+
+
+class FakeEngine:
+    """Answers the survey's reads from dictionaries (an Engine as deploy.py sees it; no SDK involved)."""
+
+    def __init__(self, containers=(), networks=(), volumes=(), images=()):
+        self._containers = {c.name: c for c in containers}
+        self._networks = {n.name: n for n in networks}
+        self._volumes = {v.name: v for v in volumes}
+        self._images = set(images)
+        self.asked: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def _ask(self, kind: str, name: str) -> None:
+        with self._lock:
+            self.asked.append((kind, name))
+
+    def containers(self, labels):
+        self._ask("containers", ",".join(f"{k}={v}" for k, v in sorted(labels.items())))
+        return [c for c in self._containers.values() if all(c.labels.get(k) == v for k, v in labels.items())]
+
+    def container(self, name):
+        self._ask("container", name)
+        return self._containers.get(name)
+
+    def network(self, name):
+        self._ask("network", name)
+        return self._networks.get(name)
+
+    def volume(self, name):
+        self._ask("volume", name)
+        return self._volumes.get(name)
+
+    def image_present(self, ref):
+        self._ask("image", ref)
+        return ref in self._images
+
+    def remove_container(self, container_id):
+        raise AssertionError("nothing to remove here")
 
 
 def test_an_empty_engine_gets_everything_created():
@@ -106,7 +147,7 @@ def test_another_projects_container_under_our_name_is_refused():
     grafana = STACK.service("grafana")
     theirs = info_of(grafana, labels={**grafana.container.labels, "io.llama-telemetry.project": "other"})
     with pytest.raises(ConflictError):
-        check_ownership("docker", STACK, deployed(named={theirs.name: theirs}))
+        check_ownership("docker", STACK, deployed(named={**deployed().named, theirs.name: theirs}))
 
 
 def test_run_concurrently_runs_the_calls_at_the_same_time():
@@ -115,19 +156,42 @@ def test_run_concurrently_runs_the_calls_at_the_same_time():
     assert results == {"a": "a", "b": "b", "c": "c"}
 
 
+def test_survey_asks_for_every_name_of_the_project_and_feeds_the_checks():
+    images = [s.container.image for s in STACK.services]
+    grafana = STACK.service("grafana")
+    foreign = ContainerInfo("x", grafana.container.name, "nginx", {"io.other": "1"}, "running", None, ())
+    jaeger = info_of(STACK.service("jaeger"))
+    engine = FakeEngine(containers=[foreign, jaeger], volumes=[ResourceInfo(STACK.volumes[0], "v", OURS)], images=images[:2])
+
+    found = survey(engine, "plan", images)
+    expected = {("container", s.container.name) for s in STACK.services} | {("volume", v) for v in STACK.volumes}
+    expected |= {("network", STACK.network)} | {("image", ref) for ref in images}
+    assert expected <= set(engine.asked)
+    assert found.existing == {"jaeger": jaeger}
+    assert found.named[grafana.container.name] == foreign and found.named[STACK.service("prometheus").container.name] is None
+    assert found.network is None and found.volumes == {STACK.volumes[0]: engine._volumes[STACK.volumes[0]], STACK.volumes[1]: None}
+    assert found.images == {ref: ref in images[:2] for ref in images}
+
+    with pytest.raises(ConflictError, match="not created by llama-telemetry"):
+        check_ownership("docker", STACK, found)
+    plan = make_plan(STACK, found)
+    assert plan.create_network and plan.create_volumes == [STACK.volumes[1]]
+
+
 def test_run_concurrently_raises_the_first_failure_after_every_call_ended():
     finished = []
 
-    def slow_success():
+    def slow_failure():
         threading.Event().wait(0.05)
         finished.append("slow")
-        return "ok"
+        raise ConflictError("first", "hint")
 
-    def failure():
-        raise ConflictError("taken", "hint")
+    def quick_failure():
+        raise ValueError("second")
 
-    with pytest.raises(ConflictError, match="taken"):
-        run_concurrently({"fails": failure, "slow": slow_success})
+    # "First" is the order the calls were given in, so an error does not depend on thread timing.
+    with pytest.raises(ConflictError, match="first"):
+        run_concurrently({"slow": slow_failure, "quick": quick_failure})
     assert finished == ["slow"]  # nothing is left running behind the error
 
 
@@ -135,3 +199,14 @@ def test_health_is_polled_tightly_at_first_then_every_poll_interval():
     assert poll_interval(0.0) == FAST_POLL_INTERVAL < POLL_INTERVAL
     assert poll_interval(FAST_POLL_PERIOD - 0.01) == FAST_POLL_INTERVAL
     assert poll_interval(FAST_POLL_PERIOD) == POLL_INTERVAL == 0.1  # readiness is still noticed within ~100 ms
+
+
+def test_the_poller_waits_what_poll_interval_says_between_probes(monkeypatch):
+    answers = iter([False, False, False, True])
+    asked = []
+    monkeypatch.setattr(health, "probe", lambda url, timeout: next(answers))
+    monkeypatch.setattr(health, "poll_interval", lambda elapsed: asked.append(elapsed) or 0.0)
+    changed = threading.Event()
+    poller = Poller("http://127.0.0.1:1/", changed).start()
+    assert poller.healthy.wait(5) and changed.is_set()
+    assert len(asked) == 3 and asked == sorted(asked) and asked[0] < 1  # once after each failed probe

@@ -3,7 +3,6 @@
 import http.server
 import json
 import hashlib
-import os
 import socketserver
 import threading
 import time
