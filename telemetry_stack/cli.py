@@ -91,6 +91,11 @@ def _settings(ctx: typer.Context, config: Optional[str], **values):
     return build_settings(config_file=find_config_file(config), sources=sources, **values)
 
 
+def _verify_wait(settings) -> float:
+    """verify's own default wait, unless the user set --timeout (flag, env or config file)."""
+    return settings.timeout if settings.sources.get("timeout") != "default" else VERIFY_TIMEOUT
+
+
 # ------------------------------------------------------------------------------------- the stack
 
 
@@ -125,8 +130,7 @@ def up(
         if verify:
             from telemetry_stack.verify import verify_stack
 
-            wait = settings.timeout if settings.sources.get("timeout") != "default" else VERIFY_TIMEOUT
-            summary["verify"] = verify_stack(summary, settings.grafana_password, wait, ui)
+            summary["verify"] = verify_stack(summary, settings.grafana_password, _verify_wait(settings), ui)
         ui.show_up(summary)
         return 0 if not verify or summary["verify"]["ok"] else EXIT_FAILURE
 
@@ -262,8 +266,7 @@ def verify(
         settings = _settings(ctx, config, engine=container, project=project, grafana_password=grafana_password, timeout=timeout)
         summary = deploy.status(settings.engine, settings.project, ui)
         deploy.require_healthy(summary)
-        wait = settings.timeout if settings.sources.get("timeout") != "default" else VERIFY_TIMEOUT
-        result = verify_stack(summary, settings.grafana_password, wait, ui)
+        result = verify_stack(summary, settings.grafana_password, _verify_wait(settings), ui)
         if json_output:
             ui.emit_json(result)
         return 0 if result["ok"] else EXIT_FAILURE

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
-from telemetry_stack.engines.base import ContainerInfo, Engine, ResourceInfo
+from telemetry_stack.engines.base import ContainerInfo, Engine, PortBinding, ResourceInfo
 from telemetry_stack.errors import ConflictError, EngineUnavailable, ServiceFailed, TelemetryError, UsageError
 from telemetry_stack.health import Poller, http_url, probe, reachable_host
 from telemetry_stack.settings import DEFAULT_PASSWORD, PUBLISHED_PORTS, SERVICES, Settings
@@ -117,13 +117,14 @@ def open_engine(requested: str | None, announce: Callable[[str], None]) -> Itera
             engine.close()
 
 
-def service_urls(ports: Mapping[int, tuple[str, int]], service: str, engine_url: str) -> dict[str, str]:
-    """{port key: URL} for the published ports of a service ({container port: (host ip, host port)})."""
+def service_urls(bindings: Iterable[PortBinding], service: str, engine_url: str) -> dict[str, str]:
+    """{port key: URL} for the published ports of a service."""
+    ports = {b.container_port: b for b in bindings}
     urls = {}
     for p in PUBLISHED_PORTS:
         if p.service == service and p.container_port in ports:
-            host_ip, host_port = ports[p.container_port]
-            urls[p.key] = http_url(reachable_host(host_ip, engine_url), host_port)
+            binding = ports[p.container_port]
+            urls[p.key] = http_url(reachable_host(binding.host_ip, engine_url), binding.host_port)
     return urls
 
 
@@ -319,7 +320,7 @@ class Interrupted(TelemetryError):
 
 
 def _describe_state(engine: Engine, stack: Stack) -> str:
-    containers = {i.labels.get(SERVICE_LABEL): i for i in engine.containers(stack.labels)}
+    containers = _existing_containers_readonly(engine, stack.project)
     parts = [f"{s.name} {containers[s.name].state}" if s.name in containers else f"{s.name} not created" for s in stack.services]
     network = "present" if engine.network(stack.network) else "absent"
     return f"{', '.join(parts)}; network {stack.network} {network}"
@@ -422,8 +423,7 @@ def wait_healthy(engine: Engine, stack: Stack, started: Mapping[str, Future], ti
     changed = threading.Event()  # set by pollers and finished futures, so the loop wakes at once
     reports, pollers = {}, {}
     for service in stack.services:
-        ports = {b.container_port: (b.host_ip, b.host_port) for b in service.container.ports}
-        urls = service_urls(ports, service.name, engine.url)
+        urls = service_urls(service.container.ports, service.name, engine.url)
         reports[service.name] = ServiceReport(service.name, service.container.name, "starting", False, urls, "", service.container.image)
         started[service.name].add_done_callback(lambda _: changed.set())
     deadline = time.monotonic() + timeout
@@ -483,7 +483,7 @@ def diagnose(service: Service, log: str, engine_name: str) -> str | None:
         return None
     user = service.container.user
     for volume, path in service.container.volumes.items():
-        if path in log and ("not writable" in text or "permission denied" in text):
+        if path in log:
             return (
                 f"Its data volume {volume} (at {path}) is not writable by uid {user}, the image's user. "
                 f"Give it back (`{engine_name} run --rm --user 0 -v {volume}:/d --entrypoint chown {service.container.image} -R {user} /d`) "
@@ -532,7 +532,7 @@ def status(requested: str | None, project: str, ui) -> dict:
             if info is None:
                 reports.append(ServiceReport(name, "", "missing", False, {}))
                 continue
-            urls = service_urls({b.container_port: (b.host_ip, b.host_port) for b in info.ports}, name, engine.url)
+            urls = service_urls(info.ports, name, engine.url)
             target = health_url(name, urls)
             healthy = bool(info.running and target and probe(target))
             reports.append(ServiceReport(name, info.name, info.state, healthy, urls, info.id, info.image))

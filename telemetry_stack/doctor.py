@@ -8,8 +8,8 @@ from pathlib import Path
 from telemetry_stack.deploy import is_ours, port_in_use
 from telemetry_stack.engines.detect import candidates_for, connect_to, detect, probe_candidates
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
-from telemetry_stack.settings import PUBLISHED_PORTS, Settings
-from telemetry_stack.stack import MANAGED_LABEL, PROJECT_LABEL, build_stack
+from telemetry_stack.settings import PUBLISHED_PORTS, SERVICES, Settings
+from telemetry_stack.stack import MANAGED_LABEL, PROJECT_LABEL, resource_names
 
 
 def _check(status: str, title: str, detail: str, fix: str = "") -> dict:
@@ -69,7 +69,6 @@ def run_checks(settings: Settings) -> dict:
 
 def _stack_checks(engine, settings: Settings) -> list[dict]:
     checks = []
-    stack = build_stack(settings)
     # Ports held by any llama-telemetry container (this project or another) are named as such.
     held = {b.host_port: info for info in engine.containers({MANAGED_LABEL: "true"}) for b in info.ports}
     if settings.ports_auto:
@@ -87,17 +86,17 @@ def _stack_checks(engine, settings: Settings) -> list[dict]:
                                  f"Free it, or use --port {p.key}=N (or --ports auto)."))
         else:
             checks.append(_check("ok", f"port {port} ({p.key})", "free"))
-    for service in stack.services:
-        ref = service.container.image
+    for service in SERVICES:  # the images and volumes `up` would use; nothing needs rendering for that
+        ref = settings.images[service]
         if engine.image_present(ref):
-            checks.append(_check("ok", f"image {service.name}", f"{ref} is present"))
+            checks.append(_check("ok", f"image {service}", f"{ref} is present"))
         elif settings.pull == "never":
-            checks.append(_check("fail", f"image {service.name}", f"{ref} is missing and --pull never is set",
+            checks.append(_check("fail", f"image {service}", f"{ref} is missing and --pull never is set",
                                  f"`{engine.name} pull {ref}` or `{engine.name} load` it first."))
         else:
-            checks.append(_check("info", f"image {service.name}", f"{ref} is not present; `up` will pull it",
+            checks.append(_check("info", f"image {service}", f"{ref} is not present; `up` will pull it",
                                  "Without registry access, load it first or point --image at a local image."))
-    for name in stack.volumes:
+    for name in resource_names(settings.project)[2].values():
         volume = engine.volume(name)
         if volume is None:
             checks.append(_check("ok", f"volume {name}", "absent (created by `up`)"))

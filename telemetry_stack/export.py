@@ -78,15 +78,15 @@ _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(_Quoted, _represent_quoted)
 
 
+_DUMP_OPTIONS = {"Dumper": _Dumper, "sort_keys": False, "default_flow_style": False, "width": 1_000_000, "allow_unicode": True}
+
+
 def _dump_all(documents: Iterable[Any]) -> str:
-    return yaml.dump_all(
-        documents, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1_000_000, allow_unicode=True,
-        explicit_start=True,
-    )
+    return yaml.dump_all(documents, explicit_start=True, **_DUMP_OPTIONS)
 
 
 def _dump(document: Any) -> str:
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1_000_000, allow_unicode=True)
+    return yaml.dump(document, **_DUMP_OPTIONS)
 
 
 # ------------------------------------------------------------------------------------------------ compose

@@ -225,8 +225,11 @@ def build_settings(
     final_sources["images"] = given_sources.get("images", "flag") if images else (f"file {config_file}" if data.get("images") else "default")
 
     port_map = dict(defaults.ports)
+    named_ports: dict[str, None] = {}  # port keys named explicitly (flag, env or file), in order: fixed under --ports auto
     for layer in (_file_assignments(data, "ports", config_file), list(ports)):
-        port_map.update({key: _port_number(key, v) for key, v in parse_assignments(layer, PORT_KEYS, "--port").items()})
+        assigned = parse_assignments(layer, PORT_KEYS, "--port")
+        named_ports.update(dict.fromkeys(assigned))
+        port_map.update({key: _port_number(key, v) for key, v in assigned.items()})
     seen: dict[int, str] = {}
     for key, number in port_map.items():
         if number in seen:
@@ -235,8 +238,7 @@ def build_settings(
     final_sources["ports"] = given_sources.get("ports", "flag") if ports else (f"file {config_file}" if data.get("ports") else "default")
     auto = pick("ports_auto", ports_auto, "ports")
     ports_auto = auto is True or auto == "auto"
-    # Ports named explicitly (flag, env or file) stay fixed under --ports auto.
-    fixed_ports = tuple(parse_assignments([*_file_assignments(data, "ports", config_file), *ports], PORT_KEYS, "--port"))
+    fixed_ports = tuple(named_ports)
 
     bind = str(pick("bind", bind, "bind") or defaults.bind)
     try:
