@@ -57,16 +57,16 @@ SERVICE_MATCHER = f'{SERVICE_LABEL}=~"${SERVICE_VARIABLE}"'
 
 
 def _selector(series: str, inst: Instrument, variables: Iterable[str] = (),
-              matchers: Iterable[Matcher] = (), *, service: bool = True) -> str:
+              matchers: Iterable[Matcher] = ()) -> str:
     """``series{job=~"$service",label=~"$attr",...}``; each variable is named like its attribute.
 
     Every query selects its series here, so every panel and chained variable
     honours the service variable; only that variable's own query leaves it out.
     """
-    parts = [SERVICE_MATCHER] if service else []
+    parts = [SERVICE_MATCHER]
     parts += [f'{inst.label(a)}=~"${a}"' for a in variables]
     parts += [f'{inst.label(a)}{op}"{value}"' for a, op, value in matchers]
-    return f"{series}{{{','.join(parts)}}}" if parts else series
+    return f"{series}{{{','.join(parts)}}}"
 
 
 def _by(inst: Instrument, attrs: Sequence[str], extra: Sequence[str] = ()) -> str:
@@ -198,10 +198,15 @@ def _percentiles(inst: Instrument, quantiles: Sequence[float], variables: Sequen
 # --- links and variables -------------------------------------------------------------
 
 
+def dashboard_path(slug: str) -> str:
+    """Grafana's path of a provisioned dashboard (its uid is its slug)."""
+    return f"/d/{slug}/{slug}"
+
+
 def _dashboard_url(slug: str) -> str:
     # ${__all_variables} carries the selected service (and any variable the target
     # dashboard shares, such as model and provider) along, "All" included.
-    return f"/d/{slug}/{slug}?${{__url_time_range}}&${{__all_variables}}"
+    return f"{dashboard_path(slug)}?${{__url_time_range}}&${{__all_variables}}"
 
 
 def _panel_link(title: str, slug: str) -> dict:
@@ -289,10 +294,7 @@ def _service_variable() -> dict:
 
     Single-valued, since a trace search takes one service; "All" selects every job.
     """
-    inst = c.REQUESTS
-    return _label_values_variable(
-        SERVICE_VARIABLE, "Service", _selector(inst.prometheus_name, inst, service=False),
-        SERVICE_LABEL, multi=False)
+    return _label_values_variable(SERVICE_VARIABLE, "Service", c.REQUESTS.prometheus_name, SERVICE_LABEL, multi=False)
 
 
 def _query_variable(attribute: str, label: str, inst: Instrument, series: str,

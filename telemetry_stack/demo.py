@@ -29,6 +29,7 @@ LLM latencies (see :func:`histogram_boundaries`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
@@ -541,22 +542,20 @@ class EventGenerator:
         events = [_event(c.CONCURRENT_REQUESTS, 1, api),
                   _event(c.HTTP_SERVER_ACTIVE_REQUESTS, 1, http_method, "http")]
         self._in_flight.append((api, http_method))
-        target = self.rng.randint(1, 6)  # this request is still in flight
-        while len(self._in_flight) > target:
-            events += self._finish(*self._in_flight.popleft())
-        return events
+        return events + self._finish_down_to(self.rng.randint(1, 6))  # this request is still in flight
 
-    @staticmethod
-    def _finish(api: str, http_method: str) -> list[MetricEvent]:
-        return [_event(c.CONCURRENT_REQUESTS, -1, api),
-                _event(c.HTTP_SERVER_ACTIVE_REQUESTS, -1, http_method, "http")]
+    def _finish_down_to(self, in_flight: int) -> list[MetricEvent]:
+        """-1 events for the oldest requests until only ``in_flight`` remain."""
+        events: list[MetricEvent] = []
+        while len(self._in_flight) > in_flight:
+            api, http_method = self._in_flight.popleft()
+            events += [_event(c.CONCURRENT_REQUESTS, -1, api),
+                       _event(c.HTTP_SERVER_ACTIVE_REQUESTS, -1, http_method, "http")]
+        return events
 
     def drain(self) -> tuple[MetricEvent, ...]:
         """Events that finish every request still in flight (gauges back to zero)."""
-        events: list[MetricEvent] = []
-        while self._in_flight:
-            events += self._finish(*self._in_flight.popleft())
-        return tuple(events)
+        return tuple(self._finish_down_to(0))
 
     def next_request(self) -> DemoRequest:
         rng = self.rng
@@ -630,9 +629,9 @@ def histogram_boundaries(inst: Instrument) -> tuple[float, ...] | None:
 
 def dashboards_to_open() -> list[dict[str, str]]:
     """uid, title and Grafana path of each provisioned dashboard, overview first."""
-    from telemetry_stack.dashboards import build_all
+    from telemetry_stack.dashboards import build_all, dashboard_path
 
-    return [{"uid": d["uid"], "title": d["title"], "path": f"/d/{d['uid']}/{d['uid']}"}
+    return [{"uid": d["uid"], "title": d["title"], "path": dashboard_path(d["uid"])}
             for d in build_all().values()]
 
 
@@ -656,6 +655,7 @@ def normalize_endpoint(endpoint: str) -> str:
 # --- the OpenTelemetry SDK half ------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)  # emit_spans asks for it on every request; a failed import is not cached
 def _otel():
     """The OpenTelemetry modules the demo uses, or a TelemetryError saying what to install."""
     try:
@@ -736,10 +736,8 @@ def emit_spans(tracer: Any, request: DemoRequest, end_time_ns: int | None = None
              "internal": otel.trace.SpanKind.INTERNAL}
     end_ns = end_time_ns if end_time_ns is not None else time.time_ns()
     origin = end_ns - round(request.duration * 1e9)
-    count = 0
 
     def emit(spec: SpanEvent, parent_context: Any) -> None:
-        nonlocal count
         start = origin + round(spec.start * 1e9)
         span = tracer.start_span(spec.name, context=parent_context, kind=kinds[spec.kind],
                                  attributes=dict(spec.attributes), start_time=start)
@@ -749,10 +747,9 @@ def emit_spans(tracer: Any, request: DemoRequest, end_time_ns: int | None = None
         for child in spec.children:
             emit(child, context)
         span.end(end_time=start + round(spec.duration * 1e9))
-        count += 1
 
     emit(request.span, None)
-    return count
+    return request.span_count
 
 
 class _ExportErrors(logging.Handler):
@@ -838,10 +835,10 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
         tracer = tracer_provider.get_tracer("llama_stack.demo")
         generator = EventGenerator(seed)
 
-        def report() -> None:
+        def report(elapsed: float, done: bool = False) -> None:
             if progress is not None:
-                progress({"elapsed": clock() - started, "duration": duration,
-                          "requests": sent, "errors": failed, "spans": spans, "done": False})
+                progress({"elapsed": elapsed, "duration": duration,
+                          "requests": sent, "errors": failed, "spans": spans, "done": done})
 
         next_report = started + 1.0
         while True:
@@ -849,7 +846,7 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
             if now - started >= duration:
                 break
             if now >= next_report:
-                report()
+                report(clock() - started)
                 next_report += 1.0
             due = started + sent / rate
             if due > now:
@@ -871,9 +868,7 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
         finally:
             otel_logger.removeHandler(errors_handler)
     elapsed = clock() - started
-    if progress is not None:
-        progress({"elapsed": elapsed, "duration": duration, "requests": sent,
-                  "errors": failed, "spans": spans, "done": True})
+    report(elapsed, done=True)
     return {
         "endpoint": base,
         "service_name": service_name,
