@@ -131,11 +131,29 @@ def fmt_ratio(value: float) -> str:
     return f"{value:.3f}×"
 
 
+def summarize(samples: Mapping[str, Sequence[float]], rss_kib: Mapping[str, Sequence[int]] | None = None) -> dict:
+    """Medians, per-run ratios against the floors (and their medians) and peak RSS: what the table and the
+    JSON report are made of."""
+    ratios = {
+        "up_vs_floor": paired_ratios(samples[UP], samples[FLOOR_UP]),
+        "down_vs_floor": paired_ratios(samples[DOWN], samples[FLOOR_DOWN]),
+    }
+    if samples.get(INPROC_UP):
+        ratios["up_vs_inprocess_floor"] = paired_ratios(samples[UP], samples[INPROC_UP])
+        ratios["down_vs_inprocess_floor"] = paired_ratios(samples[DOWN], samples[INPROC_DOWN])
+    return {
+        "medians": medians(samples),
+        "ratios": ratios,
+        "median_ratios": {key: median(values) for key, values in ratios.items()},
+        "peak_rss_kib": {key: max(values) for key, values in (rss_kib or {}).items() if values},
+    }
+
+
 def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mapping[str, Sequence[int]] | None = None, noop_unchanged: bool = True) -> list[Row]:
     """Table rows (median values, target, verdict) for one engine's samples."""
-    med = medians(samples)
-    up_ratio = median(paired_ratios(samples[UP], samples[FLOOR_UP]))
-    down_ratio = median(paired_ratios(samples[DOWN], samples[FLOOR_DOWN]))
+    summary = summarize(samples, rss_kib)
+    med, ratios, peaks = summary["medians"], summary["median_ratios"], summary["peak_rss_kib"]
+    up_ratio, down_ratio = ratios["up_vs_floor"], ratios["down_vs_floor"]
     rows = [
         Row(engine, "floor (own process): create+start → all healthy", fmt_seconds(med[FLOOR_UP]), "(reference)", verdict(None), med[FLOOR_UP]),
         Row(
@@ -155,8 +173,7 @@ def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mappi
         Row(engine, "status", fmt_seconds(med[STATUS]), f"≤ {STATUS_MAX:g} s", verdict(med[STATUS] <= STATUS_MAX), med[STATUS]),
     ]
     if samples.get(INPROC_UP):
-        inproc_up = median(paired_ratios(samples[UP], samples[INPROC_UP]))
-        inproc_down = median(paired_ratios(samples[DOWN], samples[INPROC_DOWN]))
+        inproc_up, inproc_down = ratios["up_vs_inprocess_floor"], ratios["down_vs_inprocess_floor"]
         rows += [
             Row(engine, "in-process floor: create+start → healthy", fmt_seconds(med[INPROC_UP]), "(reported)", verdict(None), med[INPROC_UP]),
             Row(engine, "up against the in-process floor", f"{fmt_ratio(inproc_up)} floor", "(reported)", verdict(None), inproc_up),
@@ -168,8 +185,7 @@ def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mappi
         if samples.get(INPROC_UP):
             net = median(paired_ratios([u - t for u, t in zip(samples[UP], samples[STARTUP])], samples[INPROC_UP]))
             rows.append(Row(engine, "up less start-up, against the in-process floor", f"{fmt_ratio(net)} floor", "(reported)", verdict(None), net))
-    if rss_kib:
-        peaks = {key: max(values) for key, values in rss_kib.items() if values}
+    if peaks:
         shown = [key for key in (UP, STATUS, HELP) if key in peaks]
         if shown:
             rows.append(
@@ -241,23 +257,6 @@ def find_cli() -> str:
     if not found:
         raise BenchError("The llama-telemetry command is not installed (pip install -e . in this environment).")
     return found
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """Distinct free ports, all held open at once while choosing so none repeats."""
-    import socket
-
-    sockets, ports = [], []
-    try:
-        while len(ports) < count:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sockets.append(sock)
-            sock.bind((host, 0))
-            ports.append(sock.getsockname()[1])
-    finally:
-        for sock in sockets:
-            sock.close()
-    return ports
 
 
 @dataclass
@@ -343,15 +342,13 @@ class Floor:
     scripts/bench_floor.py does the work, run inside this process (up, down) or as its own (spawned_*)."""
 
     def __init__(self, engine, candidate, settings, env: Mapping[str, str], cwd: str):
-        from telemetry_stack.health import reachable_host
-        from telemetry_stack.stack import HEALTH_PROBES, build_stack
+        from telemetry_stack.health import http_url, reachable_host
+        from telemetry_stack.stack import build_stack
 
         self.engine = engine
         self.stack = build_stack(settings)
         host = reachable_host(settings.bind, engine.url)
-        self.urls = {
-            svc: f"http://{host}:{settings.ports[probe.port_key]}{probe.path}" for svc, probe in HEALTH_PROBES.items()
-        }
+        self.urls = {s.name: http_url(host, settings.ports[s.health.port_key], s.health.path) for s in self.stack.services}
         self.candidate = candidate  # where the engine answered, for the spawned floor
         self.env, self.cwd = dict(env), cwd  # the spawned floor runs where and as the CLI runs
         self.cancel = threading.Event()  # set on Ctrl-C: the in-process floor's pollers stop at once
@@ -465,11 +462,12 @@ def stand_in_images(engine_name: str) -> dict[str, str]:
 
 def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli: str, result: EngineResult) -> None:
     from telemetry_stack.engines.detect import connect_to, detect
-    from telemetry_stack.settings import DEFAULT_IMAGES, PORT_KEYS, Settings
+    from telemetry_stack.deploy import auto_ports
+    from telemetry_stack.settings import DEFAULT_IMAGES, Settings
     from telemetry_stack.stack import build_stack
 
     images = stand_in_images(engine_name) if image_mode == "stand-in" else dict(DEFAULT_IMAGES)
-    ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS))))
+    ports = auto_ports(Settings(), {})  # a free host port for every key
     result.images, result.ports = images, ports
 
     candidate = detect(engine_name)
@@ -478,9 +476,9 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_TELEMETRY_")}
     env["XDG_CONFIG_HOME"] = workdir  # no user config file changes what is measured; cwd has none either
     common = ["--container", engine_name, "--project", PROJECT]
-    up_argv = [cli, "up", *common, "--pull", "never", "--timeout", f"{HEALTH_TIMEOUT:g}", "--json"]
-    up_argv += [arg for svc, ref in images.items() for arg in ("--image", f"{svc}={ref}")]
-    up_argv += [arg for key, port in ports.items() for arg in ("--port", f"{key}={port}")]
+    up_args = ["up", *common, "--pull", "never", "--timeout", f"{HEALTH_TIMEOUT:g}", "--json"]
+    up_args += [arg for svc, ref in images.items() for arg in ("--image", f"{svc}={ref}")]
+    up_args += [arg for key, port in ports.items() for arg in ("--port", f"{key}={port}")]
     backend = "docker_engine" if engine_name == "docker" else "podman_engine"
     startup_imports = f"import telemetry_stack.cli, telemetry_stack.deploy, telemetry_stack.output, telemetry_stack.engines.{backend}"
     floor = None
@@ -502,8 +500,8 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
             inproc_down = floor.down()
             floor_up = floor.spawned_up()
             floor_down = floor.spawned_down()
-            up = cli_run(up_argv[0], up_argv[1:], env, workdir, "up")
-            noop = cli_run(up_argv[0], up_argv[1:], env, workdir, "no-op up")
+            up = cli_run(cli, up_args, env, workdir, "up")
+            noop = cli_run(cli, up_args, env, workdir, "no-op up")
             status = cli_run(cli, ["status", *common, "--json"], env, workdir, "status")
             down = cli_run(cli, ["down", *common, "--json"], env, workdir, "down")
             helped = cli_run(cli, ["--help"], env, workdir, "--help")
@@ -535,7 +533,7 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
         log(f"{engine_name}: cleaning up (project {PROJECT!r} and the floor)")
         problems = []
         try:
-            cli_run(cli, ["down", *common, "--volumes"], env, workdir, "cleanup down", expect=(0,))
+            cli_run(cli, ["down", *common, "--volumes"], env, workdir, "cleanup down")
         except BaseException as exc:  # keep cleaning up: the floor's resources still have to go
             problems.append(f"down --volumes: {exc}")
         if floor is not None:
@@ -549,9 +547,9 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
             log(f"{engine_name}: cleanup incomplete: {'; '.join(problems)}")
 
 
-def cli_run(cli: str, args: Sequence[str], env: Mapping[str, str], cwd: str, what: str, expect: tuple[int, ...] = (0,)) -> CliResult:
+def cli_run(cli: str, args: Sequence[str], env: Mapping[str, str], cwd: str, what: str) -> CliResult:
     result = run_cli([cli, *args], env, cwd)
-    if result.code not in expect:
+    if result.code != 0:
         raise BenchError(f"`llama-telemetry {what}` exited {result.code}: {result.stderr.strip()[-2000:]}")
     return result
 
@@ -642,15 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             unchanged = all(not changed for changed in result.noop_changes)
             engine_rows = evaluate(name, result.samples, result.rss_kib, unchanged)
             rows += engine_rows
-            entry["medians"] = medians(result.samples)
-            entry["ratios"] = {
-                "up_vs_floor": paired_ratios(result.samples[UP], result.samples[FLOOR_UP]),
-                "down_vs_floor": paired_ratios(result.samples[DOWN], result.samples[FLOOR_DOWN]),
-                "up_vs_inprocess_floor": paired_ratios(result.samples[UP], result.samples[INPROC_UP]),
-                "down_vs_inprocess_floor": paired_ratios(result.samples[DOWN], result.samples[INPROC_DOWN]),
-            }
-            entry["median_ratios"] = {key: median(values) for key, values in entry["ratios"].items()}
-            entry["peak_rss_kib"] = {key: max(values) for key, values in result.rss_kib.items() if values}
+            entry.update(summarize(result.samples, result.rss_kib))
             entry["rows"] = [asdict(r) for r in engine_rows]
         document["engines"][name] = entry
         if interrupted:

@@ -53,6 +53,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
+def spawn_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
+    """Start `python -m telemetry_stack ARGS` and return at once (for Ctrl-C, concurrency, --follow)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "telemetry_stack", *args], cwd=REPO, env={**os.environ, **env},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
 @pytest.fixture
 def cli():
     return run_cli

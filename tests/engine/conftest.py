@@ -74,6 +74,14 @@ def tele(stack_env, engine_name):
     assert result.code == 0, result.stderr
 
 
+def assert_not_deployed(engine, project: str = "default") -> None:
+    """No container of the project is left, and no network under its name."""
+    from telemetry_stack.stack import project_labels, resource_names
+
+    assert engine.containers(project_labels(project)) == []
+    assert engine.network(resource_names(project)[0]) is None
+
+
 def engine_cli(engine_name: str, *args: str) -> subprocess.CompletedProcess:
     """The engine's own CLI, used only by tests to set up foreign resources and inspect volumes."""
     return subprocess.run([engine_name, *args], capture_output=True, text=True, timeout=120)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import REPO
+from tests.engine.conftest import assert_not_deployed
 
 BENCH_PROJECTS = ("bench", "bench-floor")
 
@@ -29,10 +30,8 @@ def test_one_bench_run_measures_everything_and_cleans_up(engine_name, images, en
         assert metric in metrics
     assert "floor (own process): create+start → all healthy" in proc.stdout
 
-    from telemetry_stack.stack import project_labels, resource_names
+    from telemetry_stack.stack import resource_names
 
     for project in BENCH_PROJECTS:
-        assert engine.containers(project_labels(project)) == []
-        network, _, volumes = resource_names(project)
-        assert engine.network(network) is None
-        assert all(engine.volume(name) is None for name in volumes.values())
+        assert_not_deployed(engine, project)
+        assert all(engine.volume(name) is None for name in resource_names(project)[2].values())

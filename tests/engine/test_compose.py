@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,27 +17,15 @@ import pytest
 
 from tests.conftest import run_cli, skip_or_fail
 from tests.engine.conftest import engine_cli
+from telemetry_stack.deploy import auto_ports
 from telemetry_stack.export import compose_files
 from telemetry_stack.health import http_url, probe
 from telemetry_stack.render import write_files
-from telemetry_stack.settings import PORT_KEYS, build_settings
+from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import PROJECT_LABEL, build_stack
 
 COMPOSE_TOOLS = {"docker": "docker-compose", "podman": "podman-compose"}
 HEALTH_TIMEOUT = 90.0
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _compose(tool: str, directory: Path, project: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -64,7 +51,7 @@ def test_compose_project_runs_and_answers(engine_name, images, tmp_path):
         skip_or_fail(engine_name, f"{tool} is not installed (Debian package {tool})")
 
     project = f"compose-{engine_name}"
-    ports = dict(zip(PORT_KEYS, _free_ports(len(PORT_KEYS))))
+    ports = auto_ports(build_settings(), {})  # a free host port for every key
     settings = build_settings(
         project=project,
         images=[f"{svc}={ref}" for svc, ref in images.items()],

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import spawn_cli
 
 from telemetry_stack.stack import project_labels, resource_names
 
@@ -76,10 +73,7 @@ def test_logs_and_open(tele, stack_env):
     assert logs.code == 0 and "provisioning: read /etc/grafana/dashboards/llama-stack/llama-stack-overview.json" in logs.stdout
     assert tele("logs", "nginx").code == 2
     # --follow keeps streaming until interrupted, then ends quietly.
-    follower = subprocess.Popen(
-        [sys.executable, "-m", "telemetry_stack", "logs", "jaeger", "--follow", "--tail", "1"],
-        cwd=REPO, env={**os.environ, **stack_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    follower = spawn_cli("logs", "jaeger", "--follow", "--tail", "1", env=stack_env)
     first_line = follower.stdout.readline()
     follower.send_signal(signal.SIGINT)
     _, follow_err = follower.communicate(timeout=10)

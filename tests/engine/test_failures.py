@@ -9,7 +9,7 @@ import socket
 import time
 from datetime import datetime, timezone
 
-from tests.engine.conftest import engine_cli, foreign_container
+from tests.engine.conftest import assert_not_deployed, engine_cli, foreign_container
 from telemetry_stack.stack import project_labels, resource_names
 
 NETWORK, CONTAINERS, VOLUMES = resource_names("default")
@@ -25,18 +25,13 @@ def _engine_time(text: str) -> float:
     return seconds + float(f"0.{fraction or 0}")
 
 
-def _nothing_created(engine) -> None:
-    assert engine.containers(project_labels("default")) == []
-    assert engine.network(NETWORK) is None
-
-
 def test_foreign_container_named_grafana_is_left_alone(tele, engine, engine_name, images):
     with foreign_container(engine_name, "grafana", images["grafana"]) as foreign_id:
         result = tele("up")
         assert result.code == 1
         assert "'grafana'" in result.stderr and "not created by llama-telemetry" in result.stderr
         assert "Traceback" not in result.stderr
-        _nothing_created(engine)
+        assert_not_deployed(engine)
 
         down = tele("down")
         assert down.code == 0
@@ -52,7 +47,7 @@ def test_taken_port_is_named_and_nothing_is_created(tele, engine):
         result = tele("up")
     assert result.code == 1
     assert "Port 9090" in result.stderr and "prometheus" in result.stderr and "--port prometheus=" in result.stderr
-    _nothing_created(engine)
+    assert_not_deployed(engine)
 
 
 def test_pull_never_with_a_missing_image(tele, engine, image_env):
@@ -60,7 +55,7 @@ def test_pull_never_with_a_missing_image(tele, engine, image_env):
     result = tele("up", env=image_env(grafana=missing))
     assert result.code == 1
     assert missing in result.stderr and "--pull never" in result.stderr
-    _nothing_created(engine)
+    assert_not_deployed(engine)
 
 
 def test_service_that_exits_fails_at_once_with_its_logs(tele, engine, engine_name, images):
@@ -111,4 +106,4 @@ def test_a_failed_pull_is_one_clear_error_and_nothing_is_created(tele, engine):
     assert result.code == 1
     assert "Pulling localhost/llama-telemetry-test/" in result.stderr and "failed" in result.stderr
     assert "Traceback" not in result.stderr
-    _nothing_created(engine)
+    assert_not_deployed(engine)

@@ -7,26 +7,16 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 
-from tests.conftest import REPO
+from tests.conftest import spawn_cli
 from tests.engine.conftest import engine_cli
 from telemetry_stack.stack import project_labels, resource_names
 
 NETWORK, CONTAINERS, VOLUMES = resource_names("default")
-
-
-def _spawn(stack_env: dict, *args: str, extra_env: dict | None = None) -> subprocess.Popen:
-    env = {**os.environ, **stack_env, **(extra_env or {})}
-    return subprocess.Popen(
-        [sys.executable, "-m", "telemetry_stack", *args], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
 
 
 def _wait_until(predicate, timeout: float = 30.0) -> None:
@@ -38,7 +28,7 @@ def _wait_until(predicate, timeout: float = 30.0) -> None:
 
 def test_ctrl_c_during_up_leaves_a_state_that_up_and_down_complete(tele, stack_env, engine, image_env, images):
     # Grafana never gets healthy with this image, so `up` is still waiting when we interrupt it.
-    process = _spawn(stack_env, "up", "--timeout", "60", extra_env=image_env(grafana=images["jaeger"]))
+    process = spawn_cli("up", "--timeout", "60", env={**stack_env, **image_env(grafana=images["jaeger"])})
     _wait_until(lambda: len(engine.containers(project_labels("default"))) == 4)
     time.sleep(0.3)
     interrupted_at = time.monotonic()
@@ -58,7 +48,7 @@ def test_ctrl_c_during_up_leaves_a_state_that_up_and_down_complete(tele, stack_e
 
 
 def test_two_ups_at_once_never_duplicate(tele, stack_env, engine):
-    first, second = _spawn(stack_env, "up", "--json"), _spawn(stack_env, "up", "--json")
+    first, second = spawn_cli("up", "--json", env=stack_env), spawn_cli("up", "--json", env=stack_env)
     outputs = [p.communicate(timeout=120) for p in (first, second)]
     assert first.returncode == 0 and second.returncode == 0, outputs
     ids = [{s["name"]: s["id"] for s in json.loads(out)["services"]} for out, _ in outputs]
@@ -151,7 +141,7 @@ def test_engine_going_away_mid_command(tele, stack_env, engine, engine_name, ima
     proxy = _SocketProxy(str(tmp_path / "engine.sock"), target)
     variable = "DOCKER_HOST" if engine_name == "docker" else "CONTAINER_HOST"
     env = {variable: f"unix://{proxy.path}", **image_env(grafana=images["jaeger"])}
-    process = _spawn(stack_env, "up", "--timeout", "60", extra_env=env)
+    process = spawn_cli("up", "--timeout", "60", env={**stack_env, **env})
     try:
         _wait_until(lambda: len(engine.containers(project_labels("default"))) == 4)
         time.sleep(0.3)

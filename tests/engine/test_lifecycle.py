@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import urllib.request
 
+from tests.engine.conftest import assert_not_deployed
+
 from telemetry_stack.stack import project_labels, resource_names
 
 NETWORK, CONTAINERS, VOLUMES = resource_names("default")
@@ -52,8 +54,7 @@ def test_up_status_up_down_volumes(tele, engine, engine_name):
     assert sorted(down.json["removed_containers"]) == sorted(CONTAINERS.values())
     assert down.json["removed_network"] == NETWORK
     assert sorted(down.json["kept_volumes"]) == sorted(VOLUMES.values())
-    assert engine.containers(project_labels("default")) == []
-    assert engine.network(NETWORK) is None
+    assert_not_deployed(engine)
     assert all(engine.volume(v) is not None for v in VOLUMES.values())  # data survives down
 
     again = tele("down")

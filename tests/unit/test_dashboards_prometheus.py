@@ -23,7 +23,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -33,11 +32,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import skip_or_fail
+
 from telemetry_stack import catalog
 from telemetry_stack import dashboards as d
 from telemetry_stack import demo
+from telemetry_stack.deploy import free_port
 
-REQUIRE = bool(os.environ.get("LLAMA_TELEMETRY_REQUIRE_ENGINES"))
 JOB = "llama-stack-demo"
 SCRAPE_INTERVAL = "1s"
 # Grafana: $__rate_interval = max($__interval + scrape interval, 4 x scrape interval).
@@ -51,19 +52,13 @@ FIRST_REQUESTS = len(demo.WARMUP) + 40
 MORE_REQUESTS = 120
 
 
-def _unavailable(reason: str) -> None:
-    if REQUIRE:
-        pytest.fail(f"{reason} (LLAMA_TELEMETRY_REQUIRE_ENGINES is set)")
-    pytest.skip(reason)
-
-
 def _prometheus_binary() -> str:
     found = shutil.which("prometheus")
     if found:
         return found
     if os.access("/usr/bin/prometheus", os.X_OK):
         return "/usr/bin/prometheus"
-    _unavailable("the prometheus binary is neither on PATH nor at /usr/bin/prometheus")
+    skip_or_fail("prometheus", "the prometheus binary is neither on PATH nor at /usr/bin/prometheus")
     raise AssertionError  # unreachable
 
 
@@ -136,7 +131,7 @@ def _snapshots() -> list[str]:
     try:
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     except ImportError:
-        _unavailable(f"the OpenTelemetry SDK is not installed ({demo.INSTALL_HINT})")
+        skip_or_fail("prometheus", f"the OpenTelemetry SDK is not installed ({demo.INSTALL_HINT})")
     reader = InMemoryMetricReader()
     provider = demo.make_meter_provider([reader])
     recorder = demo.MetricRecorder(provider)
@@ -189,12 +184,6 @@ class _Target:
         self.server.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class _Prometheus:
     def __init__(self, binary: str, workdir: Path, target_port: int) -> None:
         config = workdir / "prometheus.yml"
@@ -206,7 +195,7 @@ class _Prometheus:
             f"  - job_name: {JOB}\n"
             "    static_configs:\n"
             f"      - targets: ['127.0.0.1:{target_port}']\n")
-        self.port = _free_port()
+        self.port = free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "prometheus.log"
         self._log = self.log_path.open("wb")

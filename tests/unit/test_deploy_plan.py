@@ -10,6 +10,7 @@ import pytest
 from telemetry_stack import health
 from telemetry_stack.deploy import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, run_concurrently, survey
 from telemetry_stack.engines.base import ContainerInfo, ResourceInfo
+from telemetry_stack.engines.inspect import matching_containers
 from telemetry_stack.errors import ConflictError
 from telemetry_stack.health import FAST_POLL_INTERVAL, FAST_POLL_PERIOD, POLL_INTERVAL, Poller, poll_interval
 from telemetry_stack.settings import build_settings
@@ -64,7 +65,7 @@ class FakeEngine:
 
     def containers(self, labels):
         self._ask("containers", ",".join(f"{k}={v}" for k, v in sorted(labels.items())))
-        return [c for c in self._containers.values() if all(c.labels.get(k) == v for k, v in labels.items())]
+        return matching_containers(self._containers.values(), labels)
 
     def container(self, name):
         self._ask("container", name)
