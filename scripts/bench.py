@@ -10,7 +10,7 @@ For each engine, every run measures, one after the other:
 1. the floor: the same four containers `up` would create (same images, users, commands, port bindings,
    the same rendered files copied in with put_archive before start; built by telemetry_stack.stack.build_stack
    and driven through the product's Engine backend), created and started in parallel straight through the
-   engine SDK, each health URL polled every 0.1 s until it answers; then its parallel stop-and-remove.
+   engine SDK, each service's health and readiness URLs polled every 0.1 s until they answer; then its parallel stop-and-remove.
    It runs as a program of its own (scripts/bench_floor.py), timed from spawn to exit like the CLI, so
    both pay a Python interpreter's start and the SDK's import and the ratio shows what the tool adds.
    The floor uses its own project (containers `bench-floor-*`, network `llama-telemetry-bench-floor`).
@@ -348,7 +348,8 @@ class Floor:
         self.engine = engine
         self.stack = build_stack(settings)
         host = reachable_host(settings.bind, engine.url)
-        self.urls = {s.name: http_url(host, settings.ports[s.health.port_key], s.health.path) for s in self.stack.services}
+        # What `up` waits for: health, then readiness (Grafana's provisioned datasources and dashboards).
+        self.urls = {s.name: s.readiness_urls(http_url(host, settings.ports[s.health.port_key])) for s in self.stack.services}
         self.candidate = candidate  # where the engine answered, for the spawned floor
         self.env, self.cwd = dict(env), cwd  # the spawned floor runs where and as the CLI runs
         self.cancel = threading.Event()  # set on Ctrl-C: the in-process floor's pollers stop at once
@@ -362,7 +363,7 @@ class Floor:
                 self.engine.create_volume(name, self.stack.labels)
 
     def _up_job(self) -> dict:
-        services = [(s.container, s.archive() if s.files else b"", self.urls[s.name]) for s in self.stack.services]
+        services = [(s.container, s.archive() if s.files else b"", self.urls[s.name], s.readiness_headers) for s in self.stack.services]
         return {"action": "up", "candidate": self.candidate, "network": self.stack.network, "labels": self.stack.labels,
                 "services": services, "timeout": HEALTH_TIMEOUT}
 

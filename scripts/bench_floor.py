@@ -8,7 +8,8 @@ to exit exactly as the CLI is timed, so both pay an interpreter's start and the 
 imports as little as it can for that reason), and through up()/down() inside its own process.
 
     up:   create the network; then for every container at once: create it, copy the rendered files in,
-          start it and poll its health URL every 0.1 s until it answers. Prints the container ids.
+          start it and poll its health URL, then its readiness URLs (as `up` does), every 0.1 s until
+          they answer. Prints the container ids.
     down: stop and remove the given containers (all at once), then remove the network.
 """
 
@@ -54,18 +55,21 @@ def up(engine, job: dict, cancel: threading.Event, on_created=lambda container_i
     engine.create_network(job["network"], job["labels"])
 
     def service_up(service: tuple) -> None:
-        spec, archive, health_url = service
+        spec, archive, urls, headers = service
         container_id = engine.create_container(spec)
         on_created(container_id)
         if archive:
             engine.put_archive(container_id, "/", archive)
         engine.start(container_id)
+        waiting = list(urls)
         while not cancel.is_set():
             attempt = time.monotonic()
-            if probe(health_url):
+            while waiting and probe(waiting[0], headers=headers):
+                waiting.pop(0)
+            if not waiting:
                 return
             if attempt > deadline:
-                raise TimeoutError(f"{spec.name}: {health_url} did not answer within {job['timeout']:g} s")
+                raise TimeoutError(f"{spec.name}: {waiting[0]} did not answer within {job['timeout']:g} s")
             cancel.wait(max(0.0, POLL_INTERVAL - (time.monotonic() - attempt)))
         raise RuntimeError(f"{spec.name}: cancelled")
 

@@ -16,8 +16,9 @@
 set -euo pipefail
 
 # netavark + aardvark-dns give Podman networks with container-name DNS; the compose tools run the
-# `render --format compose` output in tests; prometheus/promtool and busybox-static build the test images.
-PACKAGES=(docker.io podman runc netavark aardvark-dns curl prometheus busybox-static docker-compose podman-compose)
+# `render --format compose` output in tests; busybox-static is the shell of the test images (the real
+# programs in them are built from their Go modules by the test suite itself).
+PACKAGES=(docker.io podman runc netavark aardvark-dns curl busybox-static docker-compose podman-compose)
 CONTAINERS_CONF=/etc/containers/containers.conf
 DOCKER_SOCK=/var/run/docker.sock
 DOCKER_LOG=/tmp/dockerd.log

@@ -24,6 +24,7 @@ from telemetry_stack.errors import ConflictError, EngineUnavailable, ServiceFail
 from telemetry_stack.health import Poller, http_url, probe, reachable_host
 from telemetry_stack.settings import DEFAULT_PASSWORD, PUBLISHED_PORTS, SERVICES, Settings
 from telemetry_stack.stack import (
+    GRAFANA_ADMIN_USER,
     HASH_LABEL,
     HEALTH_PROBES,
     MANAGED_LABEL,
@@ -38,6 +39,7 @@ from telemetry_stack.stack import (
 
 STOP_TIMEOUT = 10  # seconds a service gets to shut down cleanly (Prometheus flushes its TSDB)
 LOG_TAIL = 20
+GIVEN_UP = ""  # the `ready` event set when `up` stops waiting (failure, timeout, Ctrl-C)
 STATE_CHECK_INTERVAL = 0.25  # how often the wait loop asks the engine whether a container exited
 
 # The SDKs keep 10 pooled connections per client; more concurrent calls would open and drop extra ones.
@@ -132,6 +134,11 @@ def health_url(service: str, urls: Mapping[str, str]) -> str | None:
     probe_def = HEALTH_PROBES[service]
     base = urls.get(probe_def.port_key)
     return base + probe_def.path if base else None
+
+
+def _readiness_poller(service: Service, urls: Mapping[str, str], changed: threading.Event) -> Poller:
+    """Poll the service's health URL, then its readiness URLs (Grafana's provisioned datasources and dashboards)."""
+    return Poller(service.readiness_urls(urls[service.health.port_key]), changed, service.readiness_headers).start()
 
 
 # ----------------------------------------------------------------------------------------------- up
@@ -255,18 +262,26 @@ def ensure_images(engine: Engine, stack: Stack, plan: Plan, present: Mapping[str
             on_pull(ref, engine.pull(ref))
 
 
-def _converge_service(engine: Engine, service: Service, action: str, existing: ContainerInfo | None) -> str:
+def _converge_service(
+    engine: Engine, service: Service, action: str, existing: ContainerInfo | None, ready: Mapping[str, threading.Event]
+) -> str:
+    """Bring one service's container to the plan's action; its start waits until the services it starts
+    after are ready (`ready` events are also set when `up` gives up, so nothing waits forever)."""
     if action == KEEP:
         return existing.id
     if action == START:
-        engine.start(existing.id)
-        return existing.id
-    if existing is not None:  # RECREATE: stop cleanly so data is flushed, then replace
-        engine.stop(existing.id, STOP_TIMEOUT)
-        engine.remove_container(existing.id)
-    container_id = engine.create_container(service.container)
-    if service.files:
-        engine.put_archive(container_id, "/", service.archive())
+        container_id = existing.id
+    else:
+        if existing is not None:  # RECREATE: stop cleanly so data is flushed, then replace
+            engine.stop(existing.id, STOP_TIMEOUT)
+            engine.remove_container(existing.id)
+        container_id = engine.create_container(service.container)
+        if service.files:
+            engine.put_archive(container_id, "/", service.archive())
+    for name in service.starts_after:
+        ready[name].wait()
+    if ready[GIVEN_UP].is_set():
+        raise ServiceFailed(f"{service.name} was not started: `up` stopped waiting.")
     engine.start(container_id)
     return container_id
 
@@ -294,14 +309,22 @@ def up(settings: Settings, ui) -> dict:
         if creations:
             run_concurrently(creations)
 
+        ready = {name: threading.Event() for name in [*(s.name for s in stack.services), GIVEN_UP]}
         try:
-            # Containers are created and started in parallel; each is polled as soon as it has started.
+            # Containers are created and started in parallel (a service with starts_after waits for those to be
+            # ready before it starts); each is polled as soon as it has started.
             with ThreadPoolExecutor(max_workers=len(stack.services), thread_name_prefix="converge") as pool:
-                converging = {
-                    s.name: pool.submit(_converge_service, engine, s, plan.actions[s.name], found.existing.get(s.name))
-                    for s in stack.services
-                }
-                reports = wait_healthy(engine, stack, converging, settings.timeout, ui)
+                try:
+                    converging = {
+                        s.name: pool.submit(_converge_service, engine, s, plan.actions[s.name], found.existing.get(s.name), ready)
+                        for s in stack.services
+                    }
+                    reports = wait_healthy(engine, stack, converging, settings.timeout, ui, ready)
+                except BaseException:
+                    ready[GIVEN_UP].set()
+                    for event in ready.values():
+                        event.set()
+                    raise
         except KeyboardInterrupt:
             raise Interrupted(f"Interrupted; left as it is: {_describe_state(engine, stack)}.") from None
         for report in reports:
@@ -417,7 +440,9 @@ def run_concurrently(tasks: Mapping[K, Callable[[], V]]) -> dict[K, V]:
     return results
 
 
-def wait_healthy(engine: Engine, stack: Stack, started: Mapping[str, Future], timeout: float, ui) -> list[ServiceReport]:
+def wait_healthy(
+    engine: Engine, stack: Stack, started: Mapping[str, Future], timeout: float, ui, ready: Mapping[str, threading.Event]
+) -> list[ServiceReport]:
     """Poll each service's health URL from the moment its container is started (each future yields a
     container id); fail at once if a container exits, or at the deadline."""
     changed = threading.Event()  # set by pollers and finished futures, so the loop wakes at once
@@ -435,10 +460,11 @@ def wait_healthy(engine: Engine, stack: Stack, started: Mapping[str, Future], ti
                 for name, future in started.items():
                     if future.done() and name not in pollers:
                         reports[name].id = future.result()  # re-raises a failed create/start
-                        pollers[name] = Poller(health_url(name, reports[name].urls), changed).start()
+                        pollers[name] = _readiness_poller(stack.service(name), reports[name].urls, changed)
                 for name, poller in pollers.items():
                     if poller.healthy.is_set() and not reports[name].healthy:
                         reports[name].healthy, reports[name].state = True, "running"
+                        ready[name].set()  # a service that starts after this one may start now
                         progress(name, "healthy")
                 pending = [name for name, report in reports.items() if not report.healthy]
                 if not pending:
@@ -513,7 +539,7 @@ def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport]) -> dict
         "network": stack.network,
         "healthy": all(r.healthy for r in reports),
         "services": [r.as_dict() for r in reports],
-        "grafana": {"url": services["grafana"].urls.get("grafana"), "user": "admin"} if "grafana" in services else None,
+        "grafana": {"url": services["grafana"].urls.get("grafana"), "user": GRAFANA_ADMIN_USER} if "grafana" in services else None,
         "env": {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"} if otlp_http else {},
     }
     return summary

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
 import threading
 import time
+from typing import Mapping, Sequence
 from urllib.parse import urlparse
 
 POLL_INTERVAL = 0.1  # seconds between probes of one service: readiness is noticed within ~100 ms
@@ -21,12 +23,16 @@ def poll_interval(elapsed: float) -> float:
     return FAST_POLL_INTERVAL if elapsed < FAST_POLL_PERIOD else POLL_INTERVAL
 
 
-def probe(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def probe(url: str, timeout: float = PROBE_TIMEOUT, headers: Mapping[str, str] | None = None) -> bool:
     """True when GET url answers 200. Never raises for network trouble."""
     parsed = urlparse(url)
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
     try:
-        conn.request("GET", parsed.path or "/", headers={"Connection": "close"})
+        conn.request("GET", parsed.path or "/", headers={"Connection": "close", **(headers or {})})
         response = conn.getresponse()
         response.read()
         return response.status == 200
@@ -55,14 +61,16 @@ def http_url(host: str, port: int, path: str = "") -> str:
 
 
 class Poller:
-    """Polls one URL (see poll_interval) on a daemon thread until it answers or is cancelled."""
+    """Polls URLs in order (see poll_interval) on a daemon thread until every one has answered 200, or it
+    is cancelled. A URL that answered once is not asked again: readiness only moves forward."""
 
-    def __init__(self, url: str, changed: threading.Event | None = None):
-        self.url = url
+    def __init__(self, urls: Sequence[str], changed: threading.Event | None = None, headers: Mapping[str, str] | None = None):
+        self.urls = list(urls)
         self.healthy = threading.Event()
+        self._headers = dict(headers or {})
         self._cancelled = threading.Event()
         self._changed = changed  # shared with the waiter, so it wakes as soon as any service is ready
-        self._thread = threading.Thread(target=self._run, name=f"probe {url}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"probe {self.urls[0]}", daemon=True)
 
     def start(self) -> "Poller":
         self._thread.start()
@@ -73,9 +81,12 @@ class Poller:
 
     def _run(self) -> None:
         first = time.monotonic()
+        waiting = list(self.urls)
         while not self._cancelled.is_set():
             started = time.monotonic()
-            if probe(self.url, timeout=PROBE_TIMEOUT):
+            while waiting and probe(waiting[0], timeout=PROBE_TIMEOUT, headers=self._headers):
+                waiting.pop(0)
+            if not waiting:
                 self.healthy.set()
                 if self._changed is not None:
                     self._changed.set()

@@ -19,6 +19,9 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 METRIC_PREFIX = "llama_stack"
 SCRAPE_INTERVAL = "5s"
 COLLECTOR_METRICS_PORT = 8889
+# The collector refuses data above the limit (less the spike allowance) instead of growing without bound.
+COLLECTOR_MEMORY_LIMIT_MIB = 512
+COLLECTOR_MEMORY_SPIKE_MIB = 128
 DATASOURCE_UIDS = {"prometheus": "llama-telemetry-prometheus", "jaeger": "llama-telemetry-jaeger"}
 DASHBOARD_FOLDER = "Llama Stack"
 # Where each service's rendered files land inside its container (the images' own config directories).
@@ -77,6 +80,8 @@ def template_context(redact_content: bool = False) -> dict:
         "hosts": {name.replace("-", "_"): name for name in SERVICES},
         "ports": {"otlp_grpc": 4317, "otlp_http": 4318, "collector_health": 13133, "collector_metrics": COLLECTOR_METRICS_PORT},
         "metric_prefix": METRIC_PREFIX,
+        "collector_memory_limit_mib": COLLECTOR_MEMORY_LIMIT_MIB,
+        "collector_memory_spike_mib": COLLECTOR_MEMORY_SPIKE_MIB,
         "scrape_interval": SCRAPE_INTERVAL,
         "datasource_uids": DATASOURCE_UIDS,
         "dashboard_folder": DASHBOARD_FOLDER,

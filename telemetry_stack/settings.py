@@ -13,18 +13,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from telemetry_stack.errors import UsageError
+from telemetry_stack.images import IMAGES
 
 SERVICES = ("jaeger", "otel-collector", "prometheus", "grafana")
 
-# The one place where image versions are pinned. Never ":latest": an upgrade is a deliberate change here.
-# Jaeger stays on a 2.x release that serves the /api/services and /api/traces query API that Grafana's
-# Jaeger datasource (and our health probe) use; Grafana 12.x still bundles that datasource.
-DEFAULT_IMAGES: Mapping[str, str] = {
-    "jaeger": "docker.io/jaegertracing/jaeger:2.20.0",
-    "otel-collector": "docker.io/otel/opentelemetry-collector-contrib:0.162.0",
-    "prometheus": "docker.io/prom/prometheus:v3.15.0",
-    "grafana": "docker.io/grafana/grafana:12.4.4",
-}
+# The pinned images live with the real images' metadata (telemetry_stack/images.py).
+DEFAULT_IMAGES: Mapping[str, str] = {service: IMAGES[service].ref for service in SERVICES}
 
 
 @dataclass(frozen=True)
@@ -157,7 +151,7 @@ def _port_number(key: str, value: str) -> int:
 
 def _image_ref(service: str, ref: str) -> str:
     if not ref or any(ch.isspace() or not ch.isprintable() for ch in ref) or ref.startswith(("-", ":", "@")):
-        raise UsageError(f"--image {service}={ref!r} is not an image reference.", "Use e.g. grafana=grafana/grafana:12.4.4.")
+        raise UsageError(f"--image {service}={ref!r} is not an image reference.", f"Use e.g. {service}={IMAGES[service].ref}.")
     return ref
 
 

@@ -12,11 +12,12 @@ import io
 import json
 import tarfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from telemetry_stack.engines.base import ContainerSpec, PortBinding
-from telemetry_stack.render import container_path, render_files
+from telemetry_stack.health import basic_auth
+from telemetry_stack.render import DATASOURCE_UIDS, container_path, render_files
 from telemetry_stack.settings import DEFAULT_PROJECT, PUBLISHED_PORTS, SERVICES, Settings
 
 LABEL_PREFIX = "io.llama-telemetry"
@@ -44,8 +45,14 @@ DATA_VOLUMES = {"prometheus": "/prometheus", "grafana": "/var/lib/grafana"}
 @dataclass(frozen=True)
 class HealthProbe:
     port_key: str
-    path: str
+    path: str  # liveness: what `status` asks
 
+
+
+
+# The collector's trace exporter dials Jaeger's OTLP port as it starts: started together, it often finds
+# nothing listening yet and logs a failed connection.
+STARTS_AFTER: Mapping[str, tuple[str, ...]] = {"otel-collector": ("jaeger",)}
 
 HEALTH_PROBES = {
     "jaeger": HealthProbe("jaeger", "/api/services"),
@@ -54,6 +61,8 @@ HEALTH_PROBES = {
     "grafana": HealthProbe("grafana", "/api/health"),
 }
 
+
+GRAFANA_ADMIN_USER = "admin"
 
 # Environment values that are secrets: exported manifests must not carry anything derived from them.
 SECRET_ENVIRONMENT = frozenset({"GF_SECURITY_ADMIN_PASSWORD"})
@@ -66,6 +75,19 @@ class Service:
     files: Mapping[str, bytes]  # absolute path inside the container -> content
     health: HealthProbe
     public_hash: str = ""  # the config hash without secret values, for manifests others may read
+    # Readiness, what `up` waits for once `health` answers: Grafana answers /api/health before it has
+    # provisioned its datasources and dashboards, so those must answer too (behind the admin login).
+    ready_paths: tuple[str, ...] = ()
+    ready_auth: tuple[str, str] | None = field(default=None, repr=False)
+    starts_after: tuple[str, ...] = ()  # services that must be ready before this one starts
+
+    def readiness_urls(self, base: str) -> list[str]:
+        """What `up` polls, in order, at base (the service's probed port as a URL)."""
+        return [base + self.health.path, *(base + path for path in self.ready_paths)]
+
+    @property
+    def readiness_headers(self) -> dict[str, str]:
+        return basic_auth(*self.ready_auth) if self.ready_auth else {}
 
     @property
     def config_hash(self) -> str:
@@ -124,6 +146,14 @@ def _config_hash(spec_fields: dict, files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _grafana_readiness(files: Mapping[str, bytes], password: str) -> dict:
+    """Grafana is ready when every provisioned datasource and dashboard answers through its API."""
+    dashboards = [json.loads(content)["uid"] for path, content in sorted(files.items()) if path.endswith(".json")]
+    paths = [f"/api/datasources/uid/{uid}" for uid in DATASOURCE_UIDS.values()]
+    paths += [f"/api/dashboards/uid/{uid}" for uid in dashboards]
+    return {"ready_paths": tuple(paths), "ready_auth": (GRAFANA_ADMIN_USER, password)}
+
+
 def build_stack(settings: Settings) -> Stack:
     network, container_names, volume_names = resource_names(settings.project)
     rendered = render_files(redact_content=settings.redact_content)
@@ -134,11 +164,13 @@ def build_stack(settings: Settings) -> Stack:
 
     environment = {
         "grafana": {
-            "GF_SECURITY_ADMIN_USER": "admin",
+            "GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN_USER,
             "GF_SECURITY_ADMIN_PASSWORD": settings.grafana_password,
             "GF_USERS_ALLOW_SIGN_UP": "false",
             "GF_ANALYTICS_REPORTING_ENABLED": "false",
             "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+            # Grafana 12 otherwise downloads its preinstalled plugins at every start (errors when offline).
+            "GF_PLUGINS_PREINSTALL_DISABLED": "true",
         }
     }
     services = []
@@ -159,5 +191,11 @@ def build_stack(settings: Settings) -> Stack:
         public_fields = {**fields, "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT}}
         labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files_by_service[svc])}
         spec = ContainerSpec(name=container_names[svc], labels=labels, aliases=(svc,), **fields)
-        services.append(Service(svc, spec, files_by_service[svc], HEALTH_PROBES[svc], _config_hash(public_fields, files_by_service[svc])))
+        services.append(
+            Service(
+                svc, spec, files_by_service[svc], HEALTH_PROBES[svc], _config_hash(public_fields, files_by_service[svc]),
+                starts_after=STARTS_AFTER.get(svc, ()),
+                **(_grafana_readiness(files_by_service[svc], settings.grafana_password) if svc == "grafana" else {}),
+            )
+        )
     return Stack(settings.project, network, tuple(services), tuple(volume_names.values()))

@@ -17,6 +17,7 @@ import urllib.request
 from typing import Callable
 
 from telemetry_stack.render import DATASOURCE_UIDS, METRIC_PREFIX
+from telemetry_stack.stack import GRAFANA_ADMIN_USER
 
 REQUEST_TIMEOUT = 2.0
 POLL_INTERVAL = 0.2
@@ -118,7 +119,7 @@ def verify_stack(summary: dict, grafana_password: str, timeout: float, ui) -> di
     def grafana_datasources() -> str | None:
         answers = []
         for kind, uid in DATASOURCE_UIDS.items():
-            status, data = _http("GET", f"{urls['grafana']}/api/datasources/uid/{uid}/health", auth=("admin", grafana_password))
+            status, data = _http("GET", f"{urls['grafana']}/api/datasources/uid/{uid}/health", auth=(GRAFANA_ADMIN_USER, grafana_password))
             if status == 401:
                 raise _Fatal("Grafana refused the admin login (pass the password with --grafana-password)")
             if status != 200 or (data or {}).get("status") != "OK":

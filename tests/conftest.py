@@ -18,11 +18,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 REQUIRED_ENGINES = tuple(e for e in os.environ.get("LLAMA_TELEMETRY_REQUIRE_ENGINES", "").split(",") if e)
+REAL_PROGRAMS = ("jaeger", "otel-collector", "prometheus")  # built from their Go modules; Grafana is a stand-in
 _engine_passes: dict[str, int] = {}
+_real_programs_on: set[str] = set()  # engines whose test images were confirmed to be the real programs
+
+
+def record_real_programs(engine: str) -> None:
+    _real_programs_on.add(engine)
 
 
 def required(tool: str) -> bool:
-    return tool in REQUIRED_ENGINES or (bool(REQUIRED_ENGINES) and tool in ("promtool", "prometheus"))
+    return tool in REQUIRED_ENGINES or (bool(REQUIRED_ENGINES) and tool in ("promtool", "prometheus", "go"))
 
 
 def skip_or_fail(tool: str, reason: str) -> None:
@@ -84,8 +90,12 @@ def pytest_sessionfinish(session, exitstatus):
     if not REQUIRED_ENGINES or session.config.option.collectonly:
         return
     missing = [e for e in REQUIRED_ENGINES if _engine_passes.get(e, 0) == 0]
+    not_real = [e for e in REQUIRED_ENGINES if e not in _real_programs_on]
     if missing:
         print(f"\nERROR: no engine test passed on {', '.join(missing)}, but LLAMA_TELEMETRY_REQUIRE_ENGINES requires it.")
+        session.exitstatus = 1
+    elif not_real:
+        print(f"\nERROR: the engine tests on {', '.join(not_real)} did not run the real {', '.join(REAL_PROGRAMS)}.")
         session.exitstatus = 1
     else:
         counts = ", ".join(f"{e}: {_engine_passes[e]}" for e in REQUIRED_ENGINES)

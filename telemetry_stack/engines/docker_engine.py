@@ -100,7 +100,9 @@ class DockerEngine:
             user=spec.user,
             environment=dict(spec.environment),
             labels=dict(spec.labels),
-            ports=[f"{p.container_port}/tcp" for p in spec.ports],
+            # Docker publishes a binding only for a port the container exposes, and the real images do not
+            # expose all of ours. (port, proto) pairs: docker-py appends "/tcp" to a "N/tcp" string again.
+            ports=[(p.container_port, "tcp") for p in spec.ports],
             volumes=list(spec.volumes.values()),
             host_config=host_config,
             networking_config=networking,
@@ -118,7 +120,8 @@ class DockerEngine:
 
     def remove_container(self, container_id: str) -> None:
         try:
-            self._api.remove_container(container_id, force=True)
+            # v: the anonymous volumes of the image's VOLUMEs (Jaeger's /tmp) go with the container.
+            self._api.remove_container(container_id, force=True, v=True)
         except docker.errors.NotFound:
             pass
 

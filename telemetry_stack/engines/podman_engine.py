@@ -91,6 +91,7 @@ class PodmanEngine:
             environment=dict(spec.environment),
             labels=dict(spec.labels),
             ports={f"{p.container_port}/tcp": (p.host_ip, p.host_port) for p in spec.ports},
+            exposed_ports=[f"{p.container_port}/tcp" for p in spec.ports],  # as on Docker: every bound port exposed
             volumes={name: {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()},
             networks={spec.network: {"aliases": list(spec.aliases)}},
             no_new_privileges=True,
@@ -120,7 +121,8 @@ class PodmanEngine:
 
     def remove_container(self, container_id: str) -> None:
         try:
-            self._client.containers.get(container_id).remove(force=True)
+            # v: the anonymous volumes of the image's VOLUMEs (Jaeger's /tmp) go with the container.
+            self._client.containers.get(container_id).remove(force=True, v=True)
         except podman.errors.NotFound:
             pass
 

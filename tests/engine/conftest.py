@@ -1,4 +1,5 @@
-"""Fixtures for tests against the real Docker Engine and Podman, with the suite's local stand-in images."""
+"""Fixtures for tests against the real Docker Engine and Podman, running the real Jaeger, collector and
+Prometheus (built from their Go modules) and the Grafana stand-in."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import run_cli, skip_or_fail
-from tests.engine.images import IMAGE_REFS, build_images
+from tests.conftest import REAL_PROGRAMS, record_real_programs, run_cli, skip_or_fail
+from tests.engine.images import IMAGE_REFS, KIND_LABEL, build_images, image_labels, inspect_image
 
 ENGINE_NAMES = ("docker", "podman")
 
@@ -27,7 +28,13 @@ def engine_name(request) -> str:
 
 @pytest.fixture(scope="session")
 def images(engine_name) -> dict[str, str]:
-    return build_images(engine_name)
+    """The four test images on this engine; the engine itself confirms Jaeger, the collector and
+    Prometheus are the real programs (CI fails a run whose engine tests ran on anything else)."""
+    refs = build_images(engine_name, say=print)
+    kinds = {service: image_labels(inspect_image(engine_name, refs[service]) or {}).get(KIND_LABEL) for service in REAL_PROGRAMS}
+    assert kinds == dict.fromkeys(REAL_PROGRAMS, "real"), kinds
+    record_real_programs(engine_name)
+    return refs
 
 
 @pytest.fixture(scope="session")

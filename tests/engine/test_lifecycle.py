@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 
-from tests.engine.conftest import assert_not_deployed
+from tests.engine.conftest import assert_not_deployed, engine_cli
 
 from telemetry_stack.stack import project_labels, resource_names
 
@@ -16,7 +17,14 @@ def _ids(summary: dict) -> dict[str, str]:
     return {s["name"]: s["id"] for s in summary["services"]}
 
 
+def _volume_names(engine_name: str) -> set[str]:
+    listed = engine_cli(engine_name, "volume", "ls", "-q")
+    assert listed.returncode == 0, listed.stderr
+    return set(listed.stdout.split())
+
+
 def test_up_status_up_down_volumes(tele, engine, engine_name):
+    volumes_before = _volume_names(engine_name)
     first = tele("up", "--json")
     assert first.code == 0, first.stderr
     summary = first.json
@@ -32,6 +40,15 @@ def test_up_status_up_down_volumes(tele, engine, engine_name):
     assert sorted(c.name for c in ours) == sorted(CONTAINERS.values())
     assert all(c.running and NETWORK in c.networks for c in ours)
     assert engine.network(NETWORK).labels["io.llama-telemetry.managed"] == "true"
+    # Every bound port is exposed (Docker publishes nothing for a port the container does not expose, and
+    # the real images do not expose all of ours, e.g. the collector's 13133), and really published.
+    # (Podman's own inspect lists every exposed port under NetworkSettings.Ports, unbound ones as null.)
+    for inspected in json.loads(engine_cli(engine_name, "inspect", *CONTAINERS.values()).stdout):
+        bound = {port for port, hosts in (inspected["HostConfig"]["PortBindings"] or {}).items() if hosts}
+        ports = inspected["NetworkSettings"]["Ports"] or {}
+        exposed = set(inspected["Config"].get("ExposedPorts") or ports)
+        assert bound and bound <= exposed, inspected["Name"]
+        assert {port for port, hosts in ports.items() if hosts} == bound, inspected["Name"]
     loaded = urllib.request.urlopen("http://127.0.0.1:9090/api/v1/status/config", timeout=5).read().decode()
     assert "otel-collector:8889" in loaded  # the real Prometheus loaded our rendered prometheus.yml
 
@@ -64,9 +81,11 @@ def test_up_status_up_down_volumes(tele, engine, engine_name):
     assert gone.code == 0, gone.stderr
     assert sorted(gone.json["removed_volumes"]) == sorted(VOLUMES.values())
     assert all(engine.volume(v) is None for v in VOLUMES.values())
+    # Nothing left behind: not even the anonymous volume of Jaeger's VOLUME /tmp.
+    assert _volume_names(engine_name) == volumes_before
 
 
-def test_changed_port_recreates_only_that_service(tele):
+def test_changed_port_recreates_only_that_service(tele, engine_name):
     first = tele("up", "--json")
     assert first.code == 0, first.stderr
     moved = tele("up", "--json", "--port", "grafana=3001")
@@ -76,6 +95,13 @@ def test_changed_port_recreates_only_that_service(tele):
     ids_before, ids_after = _ids(first.json), _ids(moved.json)
     assert {k for k in ids_before if ids_before[k] != ids_after[k]} == {"grafana"}
     assert moved.json["grafana"]["url"] == "http://127.0.0.1:3001"
+
+    # Recreating Jaeger takes the anonymous volume of its VOLUME /tmp along with the old container.
+    volumes = _volume_names(engine_name)
+    jaeger_moved = tele("up", "--json", "--port", "grafana=3001", "--port", "jaeger=16687")
+    assert jaeger_moved.code == 0, jaeger_moved.stderr
+    assert {s["name"]: s["action"] for s in jaeger_moved.json["services"]}["jaeger"] == "recreated"
+    assert len(_volume_names(engine_name)) == len(volumes)
 
 
 def test_status_when_nothing_is_deployed(tele):

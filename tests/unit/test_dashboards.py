@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import urllib.parse
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 
 from telemetry_stack import catalog
 from telemetry_stack import dashboards as d
+from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD_DIR = ROOT / "dashboards"
@@ -296,11 +295,12 @@ def _promql(text: str) -> str:
 
 
 def test_every_query_is_valid_promql(built, tmp_path):
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        if os.environ.get("LLAMA_TELEMETRY_REQUIRE_ENGINES"):
-            pytest.fail("promtool is not on PATH (LLAMA_TELEMETRY_REQUIRE_ENGINES is set)")
-        pytest.skip("promtool is not on PATH")
+    """Checked by the promtool of the pinned Prometheus release, built from its Go module."""
+    from tests.engine import programs
+
+    if programs.go_command() is None:
+        skip_or_fail("go", "Go is not installed: promtool cannot be built")
+    promtool = str(programs.tool_path("prometheus", "promtool"))
     checks: dict[str, str] = {}
     rules = []
     for slug, title, ref, expr in _exprs(built):

@@ -205,9 +205,26 @@ def test_health_is_polled_tightly_at_first_then_every_poll_interval():
 def test_the_poller_waits_what_poll_interval_says_between_probes(monkeypatch):
     answers = iter([False, False, False, True])
     asked = []
-    monkeypatch.setattr(health, "probe", lambda url, timeout: next(answers))
+    monkeypatch.setattr(health, "probe", lambda url, timeout, headers: next(answers))
     monkeypatch.setattr(health, "poll_interval", lambda elapsed: asked.append(elapsed) or 0.0)
     changed = threading.Event()
-    poller = Poller("http://127.0.0.1:1/", changed).start()
+    poller = Poller(["http://127.0.0.1:1/"], changed).start()
     assert poller.healthy.wait(5) and changed.is_set()
     assert len(asked) == 3 and asked == sorted(asked) and asked[0] < 1  # once after each failed probe
+
+
+def test_the_poller_is_ready_only_when_every_url_answered_in_order_and_asks_none_twice(monkeypatch):
+    # /health answers at once; /ready/a only on its second ask; /ready/b at once (but only asked after a).
+    pending = {"http://h/health": [True], "http://h/ready/a": [False, True], "http://h/ready/b": [True]}
+    asked = []
+
+    def fake_probe(url, timeout, headers):
+        asked.append((url, dict(headers)))
+        return pending[url].pop(0)
+
+    monkeypatch.setattr(health, "probe", fake_probe)
+    monkeypatch.setattr(health, "poll_interval", lambda elapsed: 0.0)
+    poller = Poller(list(pending), headers={"Authorization": "Basic x"}).start()
+    assert poller.healthy.wait(5)
+    assert [url for url, _ in asked] == ["http://h/health", "http://h/ready/a", "http://h/ready/a", "http://h/ready/b"]
+    assert all(headers == {"Authorization": "Basic x"} for _, headers in asked)

@@ -202,7 +202,7 @@ def test_services_resolve_the_hostnames_the_configs_use():
     collector = yaml.safe_load(files["otel-collector/config.yaml"])
     prometheus = yaml.safe_load(files["prometheus/prometheus.yml"])
     datasources = yaml.safe_load(files["grafana/provisioning/datasources/llama-telemetry.yaml"])
-    wanted = [collector["exporters"]["otlp/jaeger"]["endpoint"]]
+    wanted = [collector["exporters"]["otlp_grpc/jaeger"]["endpoint"]]
     wanted += [t for job in prometheus["scrape_configs"] for c in job["static_configs"] for t in c["targets"] if not t.startswith("localhost")]
     wanted += [d["url"].removeprefix("http://") for d in datasources["datasources"]]
     assert len(wanted) == 4
@@ -283,4 +283,4 @@ def test_every_object_carries_the_standard_and_our_labels():
         assert labels["app.kubernetes.io/name"] in ("jaeger", "otel-collector", "prometheus", "grafana")
         assert stack.labels.items() <= labels.items()
     grafana = _by_kind(_manifests(stack), "Deployment")["grafana"]
-    assert grafana["metadata"]["labels"]["app.kubernetes.io/version"] == "12.4.4"
+    assert grafana["metadata"]["labels"]["app.kubernetes.io/version"] == "12.4.14"

@@ -41,13 +41,20 @@ def test_collector_listens_where_the_host_can_reach_it():
     assert config["extensions"]["health_check"]["endpoint"] == "0.0.0.0:13133"
     assert config["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"] == "0.0.0.0:4317"
     assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
-    assert config["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert config["exporters"]["otlp_grpc/jaeger"]["endpoint"] == "jaeger:4317"
     metrics = config["service"]["pipelines"]["metrics"]
     assert metrics["processors"][0] == "memory_limiter" and "batch" in metrics["processors"]
     # No exporter namespace: that would double the prefix of Llama Stack's own llama_stack.* instruments.
     assert "namespace" not in config["exporters"]["prometheus"]
-    statement = config["processors"]["transform/llama_stack_prefix"]["metric_statements"][0]["statements"][0]
-    assert 'Concat(["llama_stack", name], ".")' in statement and 'IsMatch(name, "^llama_stack[.]")' in statement
+    assert config["exporters"]["prometheus"]["translation_strategy"] == "UnderscoreEscapingWithSuffixes"
+    assert config["processors"]["transform/llama_stack_prefix"]["metric_statements"] == [
+        {
+            "context": "metric",
+            "statements": ['set(metric.name, Concat(["llama_stack", metric.name], ".")) where not IsMatch(metric.name, "^llama_stack[.]")'],
+        }
+    ]
+    # Fixed limits: percentages alone make the collector refuse to start where it cannot read its memory limit.
+    assert config["processors"]["memory_limiter"] == {"check_interval": "1s", "limit_mib": 512, "spike_limit_mib": 128}
 
 
 def test_prometheus_scrapes_the_collector_and_itself():

@@ -1,0 +1,127 @@
+"""The test images are the real programs at the pinned releases, carrying exactly the real images' metadata,
+and every configuration we render passes the real collector's own validation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from telemetry_stack.images import IMAGES
+from telemetry_stack.settings import build_settings
+from telemetry_stack.stack import build_stack, resource_names
+from tests.conftest import REAL_PROGRAMS, skip_or_fail
+from tests.engine import programs
+from tests.engine.conftest import engine_cli
+from tests.engine.images import BUILD_LABEL, KIND_LABEL, image_labels, inspect_image
+
+_, CONTAINERS, _ = resource_names("default")
+PROMETHEUS_FIRST_SCRAPES = 6  # seconds: more than one scrape interval (5 s) after `up`
+
+# Every variant of the collector config a user can get: default, --redact-content, another project, other ports.
+CONFIG_VARIANTS = {
+    "default": {},
+    "redact-content": {"redact_content": True},
+    "project": {"project": "ci"},
+    "custom-ports": {"ports": ["otlp-grpc=14317", "otlp-http=14318", "collector-health=23133"]},
+}
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, str]:
+    if programs.go_command() is None:
+        skip_or_fail("go", "Go is not installed: the real programs cannot be built")
+    return {service: str(programs.ensure_built(service)) for service in REAL_PROGRAMS}
+
+
+@pytest.mark.parametrize("service", REAL_PROGRAMS)
+def test_each_built_program_is_the_pinned_release(built, service):
+    """The tag `up` pulls for users and the release the tests run are the same (read from the binary)."""
+    info = programs.build_info(built[service])
+    assert programs.release_of(service, info) == IMAGES[service].tag
+
+
+def _component_types(config: dict) -> dict[str, set[str]]:
+    return {section: {name.split("/")[0] for name in config.get(section) or {}} for section in programs.COLLECTOR_COMPONENTS}
+
+
+def _collector_config(variant: dict) -> bytes:
+    stack = build_stack(build_settings(**variant))
+    return stack.service("otel-collector").files["/etc/otelcol-contrib/config.yaml"]
+
+
+def test_the_collector_build_has_exactly_the_components_the_configs_use():
+    used: dict[str, set[str]] = {section: set() for section in programs.COLLECTOR_COMPONENTS}
+    for variant in CONFIG_VARIANTS.values():
+        for section, types in _component_types(yaml.safe_load(_collector_config(variant))).items():
+            used[section] |= types
+    assert used == {section: set(components) for section, components in programs.COLLECTOR_COMPONENTS.items()}
+
+
+@pytest.mark.parametrize("variant", CONFIG_VARIANTS)
+def test_every_rendered_collector_config_passes_the_real_collectors_validate(built, variant, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(_collector_config(CONFIG_VARIANTS[variant]))
+    result = subprocess.run([built["otel-collector"], "validate", f"--config={path}"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_image_metadata_of_each_engine(engine_name, images):
+    """Each built image declares exactly what its real image's Dockerfile declares, never more (no extra
+    EXPOSE, VOLUME or ENV), and the three real programs' images hold the binaries built above."""
+    for service, ref in images.items():
+        record = IMAGES[service]
+        details = inspect_image(engine_name, ref)
+        config = details["Config"]
+        declared = {
+            "User": config.get("User") or "",
+            "Entrypoint": tuple(config.get("Entrypoint") or ()),
+            "Cmd": tuple(config.get("Cmd") or ()),
+            "Env": dict(item.split("=", 1) for item in config.get("Env") or ()),
+            "ExposedPorts": set(config.get("ExposedPorts") or {}),
+            "Volumes": set(config.get("Volumes") or {}),
+            "WorkingDir": config.get("WorkingDir") or "",
+        }
+        expected = {
+            "User": record.user,
+            "Entrypoint": record.entrypoint,
+            "Cmd": record.cmd,
+            "Env": dict(record.env),
+            "ExposedPorts": {f"{port}/tcp" for port in record.expose},
+            "Volumes": set(record.volumes),
+            "WorkingDir": record.workdir,
+        }
+        assert declared == expected, f"{service} ({ref}) on {engine_name}"
+        labels = image_labels(details)
+        if service in REAL_PROGRAMS:
+            assert labels[KIND_LABEL] == "real"
+            binary = programs.ensure_built(service).read_bytes()
+            assert labels[BUILD_LABEL] == hashlib.sha256(binary).hexdigest(), f"{service}: the image holds another build"
+        else:
+            assert labels[KIND_LABEL] == "stand-in"
+
+
+# An error, fatal or warning level in the formats the four programs log (zap's console encoding: tab-separated;
+# logfmt: level=...; JSON: "level":"..."), or any mention of a deprecation.
+LOG_PROBLEM = re.compile(r'(?i)(\t(error|fatal|warn)\t|\blevel=(error|fatal|warn|warning)\b|"level":\s*"(error|fatal|warn)|deprecat)')
+# What only our test build logs: Jaeger built from its Go module lacks the UI assets the published image embeds.
+TEST_BUILD_ARTIFACTS = ("ui assets not embedded in the binary",)
+
+
+def test_no_service_logs_an_error_or_a_deprecation_when_the_stack_starts(tele, engine_name):
+    up = tele("up")
+    assert up.code == 0, up.stderr
+    time.sleep(PROMETHEUS_FIRST_SCRAPES)  # the first scrapes, exports and provisioning behind us
+    problems = []
+    for container in CONTAINERS.values():
+        logs = engine_cli(engine_name, "logs", container)
+        problems += [
+            f"{container}: {line}"
+            for line in (logs.stdout + logs.stderr).splitlines()
+            if LOG_PROBLEM.search(line) and not any(artifact in line for artifact in TEST_BUILD_ARTIFACTS)
+        ]
+    assert not problems, "\n".join(problems)
