@@ -70,7 +70,7 @@ def test_logs_and_open(tele, stack_env):
     quiet = tele("up", "--quiet")
     assert quiet.code == 0 and quiet.stdout == "" and quiet.stderr == ""
     logs = tele("logs", "grafana", "--tail", "50")
-    assert logs.code == 0 and "provisioning: read /etc/grafana/dashboards/llama-stack/llama-stack-overview.json" in logs.stdout
+    assert logs.code == 0 and "file=/etc/grafana/dashboards/llama-stack/llama-stack-overview.json" in logs.stdout
     assert tele("logs", "nginx").code == 2
     # --follow keeps streaming until interrupted, then ends quietly.
     follower = spawn_cli("logs", "jaeger", "--follow", "--tail", "1", env=stack_env)

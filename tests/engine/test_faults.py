@@ -3,7 +3,6 @@ resources changed behind our back, the engine going away, unreadable config, dat
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -172,8 +171,9 @@ def test_data_survives_down_and_up(tele, engine_name):
     assert tele("up").code == 0
     marker = f"marker-{os.getpid()}"
     assert engine_cli(engine_name, "exec", "grafana", "sh", "-c", f"echo {marker} > /var/lib/grafana/marker").returncode == 0
-    # Prometheus keeps what it scraped from the collector in its TSDB.
-    query = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": "llama_stack_requests_total"})
+    # Prometheus keeps what it scraped from the collector in its TSDB: verify's metric went through both.
+    assert tele("verify").code == 0
+    query = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": "llama_stack_telemetry_verify"})
     _wait_until(lambda: json.loads(urllib.request.urlopen(query, timeout=5).read())["data"]["result"], timeout=30)
     scraped_at = time.time()
 
@@ -181,8 +181,17 @@ def test_data_survives_down_and_up(tele, engine_name):
     assert tele("up").code == 0
     read = engine_cli(engine_name, "exec", "grafana", "cat", "/var/lib/grafana/marker")
     assert read.stdout.strip() == marker
-    before = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": "llama_stack_requests_total", "time": f"{scraped_at:.3f}"})
+    before = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": "llama_stack_telemetry_verify", "time": f"{scraped_at:.3f}"})
     _wait_until(lambda: json.loads(urllib.request.urlopen(before, timeout=5).read())["data"]["result"], timeout=30)
+
+
+def _exported_member(engine_name: str, container: str, path: str) -> tarfile.TarInfo:
+    with subprocess.Popen([engine_name, "export", container], stdout=subprocess.PIPE) as export:
+        with tarfile.open(fileobj=export.stdout, mode="r|") as tar:
+            found = next((m for m in tar if m.name.lstrip("/") == path.lstrip("/")), None)
+        export.kill()
+    assert found is not None, f"{path} is not in {container}"
+    return found
 
 
 def test_security_defaults(tele, engine_name):
@@ -202,11 +211,10 @@ def test_security_defaults(tele, engine_name):
         assert bindings and all(b["HostIp"] == "127.0.0.1" for b in bindings)
         assert not any(m.get("Type") == "bind" for m in container.get("Mounts", []))
     # Rendered configs are root-owned and read-only for the service users (copied in, not mounted).
-    # Read through `cp` as a tar: the collector image, like the real one, has no shell or stat.
+    # Read from the container's exported file system: the collector image, like the real one, has no shell
+    # or stat (and `podman cp` out of a container reports the container user as the owner).
     for name, path in (("otel-collector", "/etc/otelcol-contrib/config.yaml"), ("grafana", "/etc/grafana/dashboards/llama-stack/llama-stack-overview.json")):
-        copied = subprocess.run([engine_name, "cp", f"{name}:{path}", "-"], capture_output=True, timeout=60)
-        assert copied.returncode == 0, copied.stderr
-        member = tarfile.open(fileobj=io.BytesIO(copied.stdout)).getmembers()[0]
+        member = _exported_member(engine_name, name, path)
         assert (member.uid, member.gid, oct(member.mode & 0o7777)) == (0, 0, "0o644"), (name, member)
     # The hostile password reached Grafana intact (it is an environment value, never rendered into a file).
     request = urllib.request.Request("http://127.0.0.1:3000/api/health")
