@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark llama-telemetry against each engine's own floor, in the same run, so the ratios are fair.
 
-    python scripts/bench.py                         # every engine that answers, 5 runs, stand-in images
+    python scripts/bench.py                         # every engine that answers, 5 runs, the suite's test images
     python scripts/bench.py --engines podman --runs 9 --json-out /tmp/bench.json
     python scripts/bench.py --images default         # the pinned release images (must be present: --pull never)
 
@@ -54,7 +54,7 @@ from collections.abc import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # tests.engine.images builds the stand-in images
+    sys.path.insert(0, str(REPO))  # tests.engine.images builds the test images (the real programs, the Grafana stand-in)
 
 ENGINES = ("docker", "podman")
 PROJECT = "bench"
@@ -454,11 +454,11 @@ class EngineResult:
     error: str | None = None
 
 
-def stand_in_images(engine_name: str) -> dict[str, str]:
+def suite_images(engine_name: str) -> dict[str, str]:
     from tests.engine.images import build_images
 
-    log(f"{engine_name}: building/checking the stand-in images ...")
-    return build_images(engine_name)
+    log(f"{engine_name}: building/checking the test images (the real Jaeger, collector and Prometheus, the Grafana stand-in) ...")
+    return build_images(engine_name, say=log)
 
 
 def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli: str, result: EngineResult) -> None:
@@ -467,7 +467,7 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
     from telemetry_stack.settings import DEFAULT_IMAGES, Settings
     from telemetry_stack.stack import build_stack
 
-    images = stand_in_images(engine_name) if image_mode == "stand-in" else dict(DEFAULT_IMAGES)
+    images = suite_images(engine_name) if image_mode == "test" else dict(DEFAULT_IMAGES)
     ports = auto_ports(Settings(), {})  # a free host port for every key
     result.images, result.ports = images, ports
 
@@ -578,7 +578,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="measured runs per engine; medians are reported (default 5)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured cycles before the runs (default 1)")
     parser.add_argument("--json-out", default="bench-results.json", metavar="FILE", help="where to write the results (default bench-results.json)")
-    parser.add_argument("--images", choices=("stand-in", "default"), default="stand-in", help="the suite's local stand-ins (default) or the pinned release images")
+    parser.add_argument("--images", choices=("test", "default"), default="test", help="the suite's test images (default: the real programs built from their Go modules, the Grafana stand-in) or the pinned release images")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be at least 1 and --warmup at least 0")

@@ -30,10 +30,14 @@ NETWORK_NAME = "llama-telemetry"
 # Image users: the real images' own non-root users (the config files are made readable for them).
 SERVICE_USERS = {"jaeger": "10001", "otel-collector": "10001", "prometheus": "65534", "grafana": "472"}
 SERVICE_COMMANDS: Mapping[str, tuple[str, ...]] = {
-    # Jaeger's built-in all-in-one config listens on localhost; OTLP must be reachable from the collector.
     "jaeger": (
+        # Jaeger's built-in all-in-one config listens on localhost unless the image sets JAEGER_LISTEN_HOST;
+        # OTLP must be reachable from the collector whatever image the user picks.
         "--set=receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317",
         "--set=receivers.otlp.protocols.http.endpoint=0.0.0.0:4318",
+        # Jaeger v2 traces its own query service (every health probe becomes a "jaeger" trace) and, when
+        # stopped, waits 10 s to flush those spans to its own receiver, already closed: `down` took 10 s.
+        "--set=extensions.jaeger_query.enable_tracing=false",
     ),
     "otel-collector": ("--config=/etc/otelcol-contrib/config.yaml",),
     "prometheus": ("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"),

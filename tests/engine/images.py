@@ -3,7 +3,7 @@ Grafana stand-in, each carrying exactly the metadata of the real image it stands
 
 No registry is reachable from the test machines, so nothing can be pulled. Jaeger, the collector and
 Prometheus are built from their Go modules at the pinned releases (tests/engine/programs.py); Grafana
-(AGPL, not buildable from modules) is a busybox stand-in (tests/engine/stand-ins/grafana/) that answers
+(AGPL, not buildable from modules) is a busybox stand-in (tests/engine/image-files/grafana/) that answers
 the parts of the HTTP API the product uses and fails the way Grafana fails. This module assembles each
 root filesystem, writes it as a tarball and imports it with `docker import` / `podman import`, with the
 USER, ENTRYPOINT, CMD, ENV, EXPOSE, VOLUME and WORKDIR of the real image (telemetry_stack/images.py).
@@ -20,7 +20,6 @@ The tarball is written with tarfile rather than from a directory tree, so file o
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import json
@@ -30,14 +29,12 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from telemetry_stack.images import IMAGES, ImageRecord
-from tests.engine.programs import ensure_built
+from tests.engine.programs import ensure_built, file_lock
 
 REPOSITORY = "localhost/llama-telemetry-test"
 SERVICES = ("jaeger", "otel-collector", "prometheus", "grafana")
@@ -183,14 +180,13 @@ def _base(user: _User = _NOBODY) -> RootFS:
     return fs
 
 
-# Sourced by every stand-in entrypoint.  The servers run in the background and
-# the shell (PID 1) watches them: TERM/INT end everything at once, and a server
-# that dies on its own makes the container exit non-zero.
 # --------------------------------------------------------------------------
 # The images: the three real programs, and the Grafana stand-in
 # --------------------------------------------------------------------------
 
-STAND_INS = Path(__file__).resolve().parent / "stand-ins"
+# What goes into the images besides the programs: small default configs of our own at the paths where the
+# real images ship theirs (`up` copies its own over them), and the Grafana stand-in's scripts.
+IMAGE_FILES = Path(__file__).resolve().parent / "image-files"
 KIND_LABEL = "io.llama-telemetry-test.program"  # "real" (built from its Go modules) or "stand-in"
 BUILD_LABEL = "io.llama-telemetry-test.binary-sha256"  # the real program's binary, as built and cached
 HOST_CA_CERTIFICATES = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -203,43 +199,11 @@ class _Image:
     binary: Path | None = None
 
 
-# The real images ship an example configuration at the path their CMD names; the product always copies
-# its own over it. These are small configs of our own for the same paths (every image starts without us).
-_DEFAULT_COLLECTOR_CONFIG = """\
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 0.0.0.0:4317
-      http:
-        endpoint: 0.0.0.0:4318
-processors:
-  batch: {}
-exporters:
-  prometheus:
-    endpoint: 0.0.0.0:8889
-service:
-  pipelines:
-    metrics:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [prometheus]
-"""
-_DEFAULT_PROMETHEUS_CONFIG = """\
-global:
-  scrape_interval: 15s
-scrape_configs:
-  - job_name: prometheus
-    static_configs:
-      - targets: ["localhost:9090"]
-"""
-
-
 def _jaeger(binary: Path) -> _Image:
     # jaegertracing/jaeger: alpine (a shell and busybox tools) with the binary under /cmd/jaeger.
     fs = _base()
     fs.copy("cmd/jaeger/jaeger-linux", binary, mode=0o755)
-    fs.file("cmd/jaeger/sampling-strategies.json", '{"default_strategy": {"type": "probabilistic", "param": 1}}\n')
+    fs.copy("cmd/jaeger/sampling-strategies.json", IMAGE_FILES / "jaeger" / "sampling-strategies.json", mode=0o644)
     return _Image(fs, "real", binary)
 
 
@@ -248,7 +212,7 @@ def _otel_collector(binary: Path, config_dir_mode: int = 0o755) -> _Image:
     fs = RootFS()
     fs.copy("otelcol-contrib", binary, mode=0o755)
     fs.dir("etc/otelcol-contrib", mode=config_dir_mode)
-    fs.file("etc/otelcol-contrib/config.yaml", _DEFAULT_COLLECTOR_CONFIG)
+    fs.copy("etc/otelcol-contrib/config.yaml", IMAGE_FILES / "otel-collector" / "config.yaml", mode=0o644)
     if HOST_CA_CERTIFICATES.is_file():
         fs.copy("etc/ssl/certs/ca-certificates.crt", HOST_CA_CERTIFICATES, mode=0o644)
     return _Image(fs, "real", binary)
@@ -259,7 +223,7 @@ def _prometheus(binary: Path) -> _Image:
     fs = _base()
     fs.copy("bin/prometheus", binary, mode=0o755)
     fs.dir("etc/prometheus", uid=65534, gid=65534)
-    fs.file("etc/prometheus/prometheus.yml", _DEFAULT_PROMETHEUS_CONFIG, uid=65534, gid=65534)
+    fs.file("etc/prometheus/prometheus.yml", (IMAGE_FILES / "prometheus" / "prometheus.yml").read_bytes(), uid=65534, gid=65534)
     fs.dir("prometheus", mode=0o775, uid=65534, gid=65534)
     return _Image(fs, "real", binary)
 
@@ -274,8 +238,8 @@ def _grafana() -> _Image:
     # /etc/grafana/dashboards is deliberately absent, as in the real image.
     fs.file("etc/grafana/grafana.ini", "; test stand-in: settings come from GF_* variables\n")
     fs.dir("usr/share/grafana/bin")
-    fs.copy("run.sh", STAND_INS / "grafana" / "run.sh", mode=0o755)
-    fs.copy("lib/stand-in/grafana-api.sh", STAND_INS / "grafana" / "grafana-api.sh", mode=0o755)
+    fs.copy("run.sh", IMAGE_FILES / "grafana" / "run.sh", mode=0o755)
+    fs.copy("lib/stand-in/grafana-api.sh", IMAGE_FILES / "grafana" / "grafana-api.sh", mode=0o755)
     return _Image(fs, "stand-in")
 
 
@@ -328,18 +292,6 @@ def image_labels(details: dict) -> dict[str, str]:
     return (details.get("Config") or {}).get("Labels") or details.get("Labels") or {}
 
 
-@contextmanager
-def _engine_lock(engine: str) -> Iterator[None]:
-    """Serialize builds per engine across processes (e.g. pytest-xdist workers)."""
-    path = Path(tempfile.gettempdir()) / f"llama-telemetry-test-images-{engine}.lock"
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -386,7 +338,7 @@ def build_images(engine: str, say=lambda line: None) -> dict[str, str]:
         return dict(_built[engine])
     if shutil.which(engine) is None:
         raise RuntimeError(f"the {engine} command is not installed")
-    with _engine_lock(engine):
+    with file_lock(Path(tempfile.gettempdir()) / f"llama-telemetry-test-images-{engine}.lock"):
         refs = {
             service: ensure_image(engine, IMAGE_REFS[service], _recipe(service, say), image_changes(IMAGES[service]))
             for service in SERVICES

@@ -210,7 +210,8 @@ def programs() -> dict[str, GoProgram]:
 
 
 @contextmanager
-def _lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock across processes (pytest-xdist workers, a bench beside the tests)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -224,7 +225,7 @@ def ensure_built(service: str, say: Callable[[str], None] = lambda _: None) -> P
     """The cached binary of the service's real program, built first if this recipe was never built."""
     program = programs()[service]
     target = program.directory
-    with _lock(target.parent / f"{target.name}.lock"):
+    with file_lock(target.parent / f"{target.name}.lock"):
         if not target.is_dir():
             say(f"building {service} {program.tag} from its Go modules (cached in {target}) ...")
             started = time.monotonic()

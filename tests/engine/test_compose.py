@@ -1,7 +1,7 @@
 """`render --format compose` output, run by a real compose implementation on the real engine.
 
 Docker runs it with Debian's `docker-compose` (1.29), Podman with Debian's `podman-compose`; each stack uses
-the suite's stand-in images, its own project and free host ports, and is always taken down again.
+the suite's test images (the real programs), its own project and free host ports, and is always taken down again.
 """
 
 from __future__ import annotations

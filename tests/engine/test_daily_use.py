@@ -112,7 +112,7 @@ def test_config_file_is_used_and_flags_win(tele, tmp_path):
 
 
 def test_verify_proves_the_pipeline_end_to_end(tele):
-    """The stand-ins pass OTLP/JSON along like the real services: span -> Jaeger, metric -> Prometheus."""
+    """Through the real programs: span -> collector -> Jaeger's query API, metric -> collector -> Prometheus."""
     up = tele("up", "--verify", "--json", "--grafana-password", "s3cret-pw")
     assert up.code == 0, up.stdout + up.stderr
     steps = up.json["verify"]["steps"]

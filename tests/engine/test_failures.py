@@ -83,7 +83,7 @@ def test_service_that_exits_fails_at_once_with_its_logs(tele, engine, engine_nam
 
 
 def test_unhealthy_service_times_out_with_its_logs(tele, images, image_env):
-    # Jaeger's stand-in never answers Grafana's /api/health: the wait must end at --timeout.
+    # Jaeger in Grafana's place never answers /api/health on 3000: the wait must end at --timeout.
     result = tele("up", "--timeout", "3", env=image_env(grafana=images["jaeger"]))
     assert result.code == 1
     assert "grafana did not become healthy within 3 s" in result.stderr

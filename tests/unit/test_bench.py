@@ -123,7 +123,7 @@ def test_table_is_aligned_with_a_header(bench):
 def test_arguments(bench):
     args = bench.parse_args(["--engines", "podman, docker", "--runs", "3"])
     assert args.engine_list == ["podman", "docker"]
-    assert (args.runs, args.json_out, args.images) == (3, "bench-results.json", "stand-in")
+    assert (args.runs, args.json_out, args.images) == (3, "bench-results.json", "test")
     assert bench.parse_args([]).engine_list == []
     for bad in (["--engines", "lxc"], ["--runs", "0"], ["--images", "latest"]):
         with pytest.raises(SystemExit):
