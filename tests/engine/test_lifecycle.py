@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.request
@@ -34,6 +35,11 @@ def test_up_status_up_down_volumes(tele, engine, engine_name):
     assert summary["env"] == {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
     assert "admin" not in first.stdout.replace('"user": "admin"', "")  # the password never appears in JSON
     assert f"Using {engine_name}" in first.stderr  # which engine and socket were chosen
+    # Ready means ready: Grafana's provisioned dashboards answer the moment `up` returns (Grafana, and its
+    # stand-in, answer /api/health before they have provisioned them).
+    login = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+    request = urllib.request.Request("http://127.0.0.1:3000/api/dashboards/uid/llama-stack-overview", headers=login)
+    assert urllib.request.urlopen(request, timeout=5).status == 200
 
     # Every resource carries our labels; configs were copied in (no bind mounts) and the services use them.
     ours = engine.containers(project_labels("default"))
