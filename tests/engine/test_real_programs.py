@@ -128,7 +128,7 @@ def test_no_service_logs_an_error_or_a_deprecation_when_the_stack_starts(tele, e
     assert not problems, "\n".join(problems)
 
 
-def test_down_after_traffic_does_not_wait_for_the_stop_timeout(tele):
+def test_down_of_a_running_stack_does_not_wait_for_the_stop_timeout(tele):
     """Every real program ends on TERM: none is killed at the 10 s stop timeout (Jaeger did, flushing its
     self-tracing spans to its own closed receiver, until `up` turned that tracing off)."""
     assert tele("up").code == 0
