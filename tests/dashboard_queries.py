@@ -51,8 +51,12 @@ def has_number(result: list[dict]) -> bool:
 
 
 class PrometheusAPI:
-    def __init__(self, url: str) -> None:
+    """Prometheus's HTTP API; with `at` set, every query is evaluated at that moment (as a dashboard opened
+    then would show it), so rate() windows keep covering data that stopped arriving."""
+
+    def __init__(self, url: str, at: float | None = None) -> None:
         self.url = url
+        self.at = at
 
     def get(self, path: str, **params) -> dict:
         answer = requests.get(f"{self.url}{path}", params=params, timeout=10)
@@ -61,7 +65,7 @@ class PrometheusAPI:
         return body["data"]
 
     def query(self, expr: str) -> list[dict]:
-        data = self.get("/api/v1/query", query=expr)
+        data = self.get("/api/v1/query", query=expr, **({"time": f"{self.at:.3f}"} if self.at else {}))
         assert data["resultType"] == "vector", (expr, data["resultType"])
         return data["result"]
 
@@ -71,7 +75,8 @@ class PrometheusAPI:
         match = re.fullmatch(r"label_values\((.+),\s*([A-Za-z_][A-Za-z0-9_]*)\)", variables[name]["definition"])
         assert match, f"{dashboard['title']} / variable {name}: {variables[name]['definition']}"
         selector = grafana_interpolate(match.group(1), set(variables))
-        values = self.get(f"/api/v1/label/{match.group(2)}/values", **{"match[]": selector, "start": time.time() - 3600})
+        end = self.at or time.time()
+        values = self.get(f"/api/v1/label/{match.group(2)}/values", **{"match[]": selector, "start": end - 3600, "end": end})
         return [v for v in values if v]
 
     def empty_panels(self, dashboard: dict, selected: dict[str, str] | None = None) -> tuple[int, list[str]]:
