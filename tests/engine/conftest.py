@@ -47,8 +47,7 @@ def engine(engine_name):
     connected.close()
 
 
-@pytest.fixture
-def stack_env(engine_name, images) -> dict[str, str]:
+def cli_env(engine_name: str, images: dict[str, str]) -> dict[str, str]:
     """Environment that points the CLI at one engine and the local images, offline."""
     return {
         "LLAMA_TELEMETRY_CONTAINER": engine_name,
@@ -56,6 +55,11 @@ def stack_env(engine_name, images) -> dict[str, str]:
         "LLAMA_TELEMETRY_PULL": "never",
         "LLAMA_TELEMETRY_TIMEOUT": "60",
     }
+
+
+@pytest.fixture
+def stack_env(engine_name, images) -> dict[str, str]:
+    return cli_env(engine_name, images)
 
 
 @pytest.fixture
