@@ -12,6 +12,7 @@ from telemetry_stack import catalog
 from telemetry_stack import dashboards as d
 from tests.conftest import run_cli
 from tests.dashboard_queries import PrometheusAPI, has_number, query_variables
+from tests.engine.conftest import cli_env
 
 DEMO_SERVICE = "llama-stack-demo"
 DASHBOARDS = d.build_all()
@@ -21,17 +22,13 @@ SCRAPES_NEEDED = 3  # rate() and increase() need two samples; one more for margi
 @pytest.fixture(scope="module")
 def prometheus(engine_name, images):
     pytest.importorskip("opentelemetry.sdk", reason="the demo extra is not installed")
-    env = {
-        "LLAMA_TELEMETRY_CONTAINER": engine_name,
-        "LLAMA_TELEMETRY_IMAGE": " ".join(f"{svc}={ref}" for svc, ref in images.items()),
-        "LLAMA_TELEMETRY_PULL": "never",
-        "LLAMA_TELEMETRY_PROJECT": "pipeline",
-        "LLAMA_TELEMETRY_PORTS": "auto",
-    }
+    env = {**cli_env(engine_name, images), "LLAMA_TELEMETRY_PROJECT": "pipeline", "LLAMA_TELEMETRY_PORTS": "auto"}
     try:
         up = run_cli("up", "--json", env=env)
         assert up.code == 0, up.stderr
-        demo = run_cli("demo", "--duration", "12", "--rate", "8", "--service-name", DEMO_SERVICE, "--json", env=env)
+        # Enough requests that each vector store, operation and search mode recurs across scrapes: a series
+        # seen in one scrape only has no rate, and histogram_quantile over no rate is NaN.
+        demo = run_cli("demo", "--duration", "15", "--rate", "20", "--service-name", DEMO_SERVICE, "--json", env=env)
         assert demo.code == 0, demo.stderr
         assert demo.json["export_errors"] == 0, demo.json
         demo_ended = time.time()  # its last export is flushed when it exits
