@@ -23,7 +23,7 @@ KINDS = {
     catalog.HISTOGRAM: "histogram",
     catalog.UPDOWNCOUNTER: "up-down counter (gauge)",
 }
-HEADER = ("OpenTelemetry name", "kind", "unit", "Prometheus series", "attributes → labels")
+HEADER = ("OpenTelemetry name", "kind", "unit", "buckets", "Prometheus series", "attributes → labels")
 
 
 def _code(text: str) -> str:
@@ -36,18 +36,33 @@ def _attributes(inst: Instrument) -> str:
         label = inst.label(attribute)
         cells.append(_code(attribute) if label == attribute
                      else f"{_code(attribute)} → {_code(label)}")
-    return ", ".join(cells)
+    return ", ".join(cells) or "—"
+
+
+def _names(inst: Instrument) -> str:
+    if not inst.custom:
+        return _code(inst.name) + " (auto-instrumentation)"
+    names = [_code(inst.otel_name(s)) for s in inst.servers]
+    only = f" ({' and '.join(s.title for s in inst.servers)} only)" if len(inst.servers) < len(catalog.SERVERS) else ""
+    return "<br>".join(names) + only
+
+
+def _buckets(inst: Instrument) -> str:
+    if inst.kind != catalog.HISTOGRAM:
+        return "—"
+    if inst.buckets is None:
+        return "SDK default (0, 5, 10, 25, …)"
+    return ", ".join(f"{b:g}" for b in inst.buckets)
+
+
+def _series(inst: Instrument) -> str:
+    suffix = "{_bucket,_sum,_count}" if inst.kind == catalog.HISTOGRAM else ""
+    return "<br>".join(_code(inst.prometheus_name(s) + suffix) for s in catalog.SERVERS if inst.defined_by(s))
 
 
 def _row(inst: Instrument) -> tuple[str, ...]:
-    origin = "" if inst.custom else " (auto-instrumentation)"
-    return (
-        _code(inst.name) + origin,
-        KINDS[inst.kind],
-        _code(inst.unit) if inst.unit else "—",
-        "<br>".join(_code(series) for series in inst.series_names),
-        _attributes(inst),
-    )
+    return (_names(inst), KINDS[inst.kind], _code(inst.unit) if inst.unit else "—", _buckets(inst),
+            _series(inst), _attributes(inst))
 
 
 def metrics_table() -> str:

@@ -1,3 +1,3 @@
-"""llama-telemetry: a local observability stack for Llama Stack apps."""
+"""llama-telemetry: a local observability stack for OGX (formerly Llama Stack) apps."""
 
 __version__ = "0.1.0"

@@ -19,7 +19,7 @@ from telemetry_stack.errors import EXIT_FAILURE, EXIT_UNHEALTHY, EXIT_USAGE, Tel
 
 app = typer.Typer(
     name="llama-telemetry",
-    help="A local observability stack for Llama Stack apps: Jaeger, OpenTelemetry Collector, Prometheus and Grafana.",
+    help="A local observability stack for OGX and Llama Stack apps: Jaeger, OpenTelemetry Collector, Prometheus and Grafana.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -41,6 +41,8 @@ BindOpt = typer.Option(None, "--bind", envvar=ENV + "BIND", metavar="ADDRESS", h
 TimeoutOpt = typer.Option(None, "--timeout", envvar=ENV + "TIMEOUT", metavar="SECONDS", help="How long to wait (default: 120 s for up, 60 s for verify).")
 PasswordOpt = typer.Option(None, "--grafana-password", envvar=ENV + "GRAFANA_PASSWORD", help="Grafana admin password (default: admin; required when binding beyond loopback).")
 RedactOpt = typer.Option(None, "--redact-content/--keep-content", envvar=ENV + "REDACT_CONTENT", help="Drop GenAI prompt/response content from spans in the collector (default: keep).")
+OgxMetricsOpt = typer.Option(None, "--ogx-metrics", envvar=ENV + "OGX_METRICS", metavar="[HOST:]PORT", help="Also scrape OGX's own metrics endpoint (OGX_METRICS_ENDPOINT_ENABLED): PORT on this machine (OGX listening on 0.0.0.0), or HOST:PORT as the containers reach it.")
+NamingOpt = typer.Option("ogx", "--naming", envvar=ENV + "NAMING", metavar="ogx|llama-stack", help="Which server's names: OGX 1.x (ogx.*) or Llama Stack 0.7.x (llama_stack.*).")
 JsonOpt = typer.Option(False, "--json", envvar=ENV + "JSON", help="Print one JSON document on stdout (progress goes to stderr).")
 QuietOpt = typer.Option(False, "--quiet", "-q", envvar=ENV + "QUIET", help="Print only errors (and the JSON document with --json).")
 
@@ -91,6 +93,17 @@ def _settings(ctx: typer.Context, config: Optional[str], **values):
     return build_settings(config_file=find_config_file(config), sources=sources, **values)
 
 
+def _server(naming: str):
+    """The catalog's server for --naming, or a UsageError naming the choices."""
+    from telemetry_stack import catalog
+
+    try:
+        return catalog.server_named(naming)
+    except KeyError:
+        choices = ", ".join(s.key for s in catalog.SERVERS)
+        raise UsageError(f"--naming {naming!r} is not a server naming.", f"Use one of: {choices}.") from None
+
+
 def _verify_wait(settings) -> float:
     """verify's own default wait, unless the user set --timeout (flag, env or config file)."""
     return settings.timeout if settings.sources.get("timeout") != "default" else VERIFY_TIMEOUT
@@ -113,6 +126,7 @@ def up(
     timeout: Optional[float] = TimeoutOpt,
     grafana_password: Optional[str] = PasswordOpt,
     redact_content: Optional[bool] = RedactOpt,
+    ogx_metrics: Optional[str] = OgxMetricsOpt,
     verify: bool = typer.Option(False, "--verify", envvar=ENV + "VERIFY", help="Run `verify` right after the stack is healthy."),
     json_output: bool = JsonOpt,
     quiet: bool = QuietOpt,
@@ -124,7 +138,7 @@ def up(
 
         settings = _settings(
             ctx, config, engine=container, project=project, images=image, ports=port, ports_auto=ports, pull=pull,
-            bind=bind, timeout=timeout, grafana_password=grafana_password, redact_content=redact_content,
+            bind=bind, timeout=timeout, grafana_password=grafana_password, redact_content=redact_content, ogx_metrics=ogx_metrics,
         )
         summary = deploy.up(settings, ui)
         if verify:
@@ -193,6 +207,7 @@ def render(
     bind: Optional[str] = BindOpt,
     grafana_password: Optional[str] = PasswordOpt,
     redact_content: Optional[bool] = RedactOpt,
+    ogx_metrics: Optional[str] = OgxMetricsOpt,
     json_output: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
@@ -206,7 +221,7 @@ def render(
 
         settings = _settings(
             ctx, config, project=project, images=image, ports=port, bind=bind,
-            grafana_password=grafana_password, redact_content=redact_content,
+            grafana_password=grafana_password, redact_content=redact_content, ogx_metrics=ogx_metrics,
         )
         files = _rendered(format, settings)
         try:
@@ -231,7 +246,7 @@ def _rendered(format: str, settings) -> dict[str, bytes]:
     if format == "files":
         from telemetry_stack.render import render_files
 
-        return render_files(redact_content=settings.redact_content)
+        return render_files(redact_content=settings.redact_content, ogx_metrics=settings.ogx_metrics)
     if format == "compose":
         from telemetry_stack.export import compose_files
 
@@ -278,7 +293,9 @@ def verify(
 def env(
     ctx: typer.Context,
     format: str = typer.Option("shell", "--format", "-f", envvar=ENV + "ENV_FORMAT", metavar="shell|dotenv|json|github", help="Output format."),
-    service_name: str = typer.Option("llama-stack", "--service-name", envvar=ENV + "SERVICE_NAME", help="OTEL_SERVICE_NAME for your app."),
+    naming: str = NamingOpt,
+    service_name: Optional[str] = typer.Option(None, "--service-name", envvar=ENV + "SERVICE_NAME", help="OTEL_SERVICE_NAME for your app [default: the server's own: ogx or llama-stack]."),
+    histograms: str = typer.Option("exponential", "--histograms", envvar=ENV + "HISTOGRAMS", metavar="exponential|classic", help="exponential: accurate latency percentiles (native histograms); classic: the app's own buckets."),
     config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
     project: Optional[str] = ProjectOpt,
@@ -291,11 +308,19 @@ def env(
 
         if format not in ("shell", "dotenv", "json", "github"):
             raise UsageError(f"--format {format!r} is not supported.", "Use shell, dotenv, json or github.")
+        if histograms not in ("exponential", "classic"):
+            raise UsageError(f"--histograms {histograms!r} is not supported.", "Use exponential or classic.")
+        server = _server(naming)
         settings = _settings(ctx, config, engine=container, project=project)
         summary = deploy.status(settings.engine, settings.project, ui)
         if not summary["env"]:
             raise TelemetryError(f"The collector of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first.")
-        print(format_env({**summary["env"], "OTEL_SERVICE_NAME": service_name}, format))
+        variables = {**summary["env"], "OTEL_SERVICE_NAME": service_name or server.default_service_name}
+        if histograms == "classic":
+            from telemetry_stack.catalog import EXPONENTIAL_HISTOGRAMS
+
+            variables.pop(EXPONENTIAL_HISTOGRAMS[0], None)
+        print(format_env(variables, format))
         return 0
 
     _run(False, True, action)
@@ -401,6 +426,7 @@ def show_config(
     timeout: Optional[float] = TimeoutOpt,
     grafana_password: Optional[str] = PasswordOpt,
     redact_content: Optional[bool] = RedactOpt,
+    ogx_metrics: Optional[str] = OgxMetricsOpt,
     json_output: bool = JsonOpt,
 ) -> None:
     """Show the effective settings and where each came from (flag > env > config file > default)."""
@@ -410,7 +436,7 @@ def show_config(
 
         settings = _settings(
             ctx, config, engine=container, project=project, images=image, ports=port, ports_auto=ports, pull=pull,
-            bind=bind, timeout=timeout, grafana_password=grafana_password, redact_content=redact_content,
+            bind=bind, timeout=timeout, grafana_password=grafana_password, redact_content=redact_content, ogx_metrics=ogx_metrics,
         )
         ui.show_config(describe(settings), find_config_file(config))
         return 0
@@ -423,23 +449,26 @@ def demo(
     ctx: typer.Context,
     duration: float = typer.Option(60.0, "--duration", envvar=ENV + "DEMO_DURATION", metavar="SECONDS", help="How long to send telemetry."),
     rate: float = typer.Option(2.0, "--rate", envvar=ENV + "DEMO_RATE", metavar="PER_SECOND", help="Synthetic requests per second."),
-    service_name: str = typer.Option("llama-stack-demo", "--service-name", envvar=ENV + "DEMO_SERVICE_NAME", help="service.name of the synthetic app."),
+    naming: str = NamingOpt,
+    service_name: Optional[str] = typer.Option(None, "--service-name", envvar=ENV + "DEMO_SERVICE_NAME", help="service.name of the synthetic app [default: ogx-demo or llama-stack-demo]."),
     config: Optional[str] = ConfigOpt,
     container: Optional[str] = ContainerOpt,
     project: Optional[str] = ProjectOpt,
     json_output: bool = JsonOpt,
     quiet: bool = QuietOpt,
 ) -> None:
-    """Send realistic synthetic Llama Stack telemetry to the running stack, to see the dashboards filled."""
+    """Send realistic synthetic OGX or Llama Stack telemetry to the running stack, to see the dashboards filled."""
 
     def action(ui) -> int:
         from telemetry_stack import deploy
         from telemetry_stack.demo import run_demo
 
+        server = _server(naming)
         settings = _settings(ctx, config, engine=container, project=project)
         summary = deploy.status(settings.engine, settings.project, ui)
         deploy.require_healthy(summary)
-        result = run_demo(summary["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"], duration, rate, service_name, ui.demo_progress(duration))
+        result = run_demo(summary["env"]["OTEL_EXPORTER_OTLP_ENDPOINT"], duration, rate, service_name,
+                          ui.demo_progress(duration), server=server)
         ui.show_demo(result, summary)
         return 0
 

@@ -1,7 +1,19 @@
 """The six Grafana dashboards, built as plain dicts from :mod:`telemetry_stack.catalog`.
 
 Series and label names come only from the catalog; this module adds layout,
-PromQL shape and Grafana conventions.  ``scripts/build_dashboards.py`` writes
+PromQL shape and Grafana conventions.  A server's own instruments are selected
+under both servers' prefixes (``{__name__=~"(ogx|llama_stack)_..."}``), so the
+same dashboards serve OGX 1.x and Llama Stack 0.7.x, and a stack receiving both.
+Every histogram query works on classic bucket series and on the native
+histograms Prometheus stores when an app sends exponential histograms.
+
+Built as plain dicts rather than with grafana-foundation-sdk: its builders write
+dashboard links into the controls menu (``placement: inControlsMenu``, no builder
+to turn it off), hide time-series legends and leave stat reductions empty unless
+told otherwise, and its PyPI versions resolve to a Grafana 10.1 build unless
+pinned; nor does it help with the catalog-driven PromQL, most of this module.
+
+``scripts/build_dashboards.py`` writes
 the result to ``dashboards/<slug>.json``; a unit test keeps those files equal
 to what :func:`build_all` returns.
 """
@@ -33,7 +45,7 @@ __all__ = [
 
 PROMETHEUS_DATASOURCE_UID = "llama-telemetry-prometheus"
 JAEGER_DATASOURCE_UID = "llama-telemetry-jaeger"
-SCHEMA_VERSION = 41
+SCHEMA_VERSION = 42  # the latest of Grafana 12.4 (dashboard schema v1's last)
 TAGS = ["llama-stack", "llama-telemetry"]
 RATE_WINDOW = "$__rate_interval"
 RANGE_WINDOW = "$__range"
@@ -50,23 +62,30 @@ NOT_SUCCESS: Matcher = ("status", "!=", "success")
 # a target label, not an instrument attribute, so it is named here, not in the catalog.
 SERVICE_VARIABLE = "service"
 SERVICE_LABEL = "job"
+TRACE_SERVICE_VARIABLE = "trace_service"
+# Grafana keeps a variable regex's capture group: "namespace/name" -> "name", "name" -> "name".
+TRACE_SERVICE_REGEX = "/^(?:.*\\/)?([^\\/]+)$/"
 SERVICE_MATCHER = f'{SERVICE_LABEL}=~"${SERVICE_VARIABLE}"'
 
 
 # --- PromQL helpers -------------------------------------------------------------
 
 
-def _selector(series: str, inst: Instrument, variables: Iterable[str] = (),
+def _selector(pattern: str, inst: Instrument, variables: Iterable[str] = (),
               matchers: Iterable[Matcher] = ()) -> str:
-    """``series{job=~"$service",label=~"$attr",...}``; each variable is named like its attribute.
+    """``name{job=~"$service",label=~"$attr",...}``; each variable is named like its attribute.
 
-    Every query selects its series here, so every panel and chained variable
-    honours the service variable; only that variable's own query leaves it out.
+    ``pattern`` is a series name or, for a server's own instrument, a regex over both
+    servers' names (then matched as ``__name__``).  Every query selects its series
+    here, so every panel and chained variable honours the service variable; only
+    that variable's own query leaves it out.
     """
     parts = [SERVICE_MATCHER]
     parts += [f'{inst.label(a)}=~"${a}"' for a in variables]
     parts += [f'{inst.label(a)}{op}"{value}"' for a, op, value in matchers]
-    return f"{series}{{{','.join(parts)}}}"
+    if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", pattern):
+        return f"{pattern}{{{','.join(parts)}}}"
+    return f'{{__name__=~"{pattern}",{",".join(parts)}}}'
 
 
 def _by(inst: Instrument, attrs: Sequence[str], extra: Sequence[str] = ()) -> str:
@@ -75,26 +94,62 @@ def _by(inst: Instrument, attrs: Sequence[str], extra: Sequence[str] = ()) -> st
 
 
 def _rate(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
-          by: Sequence[str] = (), series: str | None = None) -> str:
-    """Summed per-second rate of a counter (or a histogram's chosen series)."""
-    sel = _selector(series or inst.prometheus_name, inst, variables, matchers)
+          by: Sequence[str] = ()) -> str:
+    """Summed per-second rate of a counter."""
+    sel = _selector(inst.name_pattern(), inst, variables, matchers)
     return f"{_by(inst, by)}(rate({sel}[{RATE_WINDOW}]))"
 
 
 def _increase(inst: Instrument, variables: Iterable[str] = (), by: Sequence[str] = ()) -> str:
     """Summed increase of a counter over the dashboard's time range."""
-    sel = _selector(inst.prometheus_name, inst, variables)
+    sel = _selector(inst.name_pattern(), inst, variables)
     return f"{_by(inst, by)}(increase({sel}[{RANGE_WINDOW}]))"
+
+
+# Each histogram query (parenthesised, so it composes) has a classic half (the _bucket/_sum/_count
+# series) and a native half (the one series Prometheus stores when the app sends exponential
+# histograms), joined by `or`: an app sends one kind or the other, and the `or` sits outside
+# histogram_quantile, which would drop a group that mixes both.
+
+
+def _native_rate(inst: Instrument, variables: Iterable[str], matchers: Iterable[Matcher],
+                 by: Sequence[str]) -> str:
+    sel = _selector(inst.name_pattern(), inst, variables, matchers)
+    return f"{_by(inst, by)}(rate({sel}[{RATE_WINDOW}]))"
+
+
+def _classic_rate(inst: Instrument, suffix: str, variables: Iterable[str], matchers: Iterable[Matcher],
+                  by: Sequence[str], extra: Sequence[str] = ()) -> str:
+    sel = _selector(inst.name_pattern(suffix), inst, variables, matchers)
+    return f"{_by(inst, by, extra)}(rate({sel}[{RATE_WINDOW}]))"
+
+
+def _observations(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
+                  by: Sequence[str] = ()) -> str:
+    """Observations per second of a histogram (requests/s for a duration histogram)."""
+    return (f"({_classic_rate(inst, 'count', variables, matchers, by)} or "
+            f"histogram_count({_native_rate(inst, variables, matchers, by)}))")
+
+
+def _sum_rate(inst: Instrument, variables: Iterable[str] = (), by: Sequence[str] = ()) -> str:
+    """Per-second sum of a histogram's observed values (tokens/s for a token histogram)."""
+    return (f"({_classic_rate(inst, 'sum', variables, (), by)} or "
+            f"histogram_sum({_native_rate(inst, variables, (), by)}))")
+
+
+def _average(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
+             by: Sequence[str] = ()) -> str:
+    """The exact mean of a histogram's observations, whatever its buckets."""
+    classic = (f"{_classic_rate(inst, 'sum', variables, matchers, by)} / "
+               f"{_classic_rate(inst, 'count', variables, matchers, by)}")
+    return f"(({classic}) or histogram_avg({_native_rate(inst, variables, matchers, by)}))"
 
 
 def _quantile(q: float, inst: Instrument, variables: Iterable[str] = (),
               matchers: Iterable[Matcher] = (), by: Sequence[str] = ()) -> str:
-    sel = _selector(inst.bucket, inst, variables, matchers)
-    return f"histogram_quantile({q}, {_by(inst, by, ['le'])}(rate({sel}[{RATE_WINDOW}])))"
-
-
-def _ratio(numerator: str, denominator: str) -> str:
-    return f"{numerator} / {denominator}"
+    classic = _classic_rate(inst, "bucket", variables, matchers, by, ["le"])
+    native = _native_rate(inst, variables, matchers, by)
+    return f"(histogram_quantile({q}, {classic}) or histogram_quantile({q}, {native}))"
 
 
 def _error_ratio(errors: str, total: str) -> str:
@@ -151,9 +206,17 @@ def timeseries(title: str, targets: list[dict], unit: str, *, w: int = 12, h: in
     )
 
 
-def stat(title: str, expr: str, unit: str, *, w: int = 6, h: int = 4, description: str = "",
-         links: Sequence[dict] = (), decimals: int | None = None) -> Panel:
-    defaults: dict[str, Any] = {"color": {"mode": "thresholds"}}
+# Stat panels colour by thresholds, and Grafana's own default turns any value red at 80: every stat
+# states its thresholds.  Counts, rates and latencies have no threshold that is right for every app.
+NEUTRAL = [{"color": "blue", "value": None}]
+ERROR_RATIO = [{"color": "green", "value": None}, {"color": "orange", "value": 0.01},
+               {"color": "red", "value": 0.05}]
+
+
+def stat(title: str, expr: str, unit: str, *, thresholds: list[dict], w: int = 6, h: int = 4,
+         description: str = "", links: Sequence[dict] = (), decimals: int | None = None) -> Panel:
+    defaults: dict[str, Any] = {"color": {"mode": "thresholds"},
+                                "thresholds": {"mode": "absolute", "steps": thresholds}}
     if decimals is not None:
         defaults["decimals"] = decimals
     return _panel(
@@ -189,10 +252,16 @@ def _layout(panels: list[Panel]) -> list[Panel]:
     return panels
 
 
-def _percentiles(inst: Instrument, quantiles: Sequence[float], variables: Sequence[str] = (),
-                 matchers: Sequence[Matcher] = ()) -> list[dict]:
-    return [_target(_quantile(q, inst, variables, matchers), f"p{round(q * 100)}")
-            for q in quantiles]
+def _latency(inst: Instrument, quantiles: Sequence[float], variables: Sequence[str] = ()) -> list[dict]:
+    """The exact average, then percentiles (estimated from the buckets the app sends)."""
+    return [_target(_average(inst, variables), "average")] + [
+        _target(_quantile(q, inst, variables), f"p{round(q * 100)}") for q in quantiles]
+
+
+LATENCY_NOTE = ("The average is exact. Percentiles are estimated from the histogram's buckets: "
+                "with the default buckets OGX and Llama Stack give this histogram (0, 5, 10, 25 s, ...) "
+                "any latency under 5 s reads about 2.5 s at p50 and 4.75 s at p95. For accurate "
+                "percentiles run the app with {}={} (`llama-telemetry env` sets it).".format(*c.EXPONENTIAL_HISTOGRAMS))
 
 
 # --- links and variables -------------------------------------------------------------
@@ -217,7 +286,7 @@ def _panel_link(title: str, slug: str) -> dict:
 # must reach it literally: the service name, percent-encoded by Grafana itself, and
 # the dashboard's time range as epoch milliseconds (Explore reads a pane's range only
 # from the pane, not from a top-level from/to, hence keepTime is off on the link).
-SERVICE_URL_TOKEN = f"${{{SERVICE_VARIABLE}:percentencode}}"
+SERVICE_URL_TOKEN = f"${{{TRACE_SERVICE_VARIABLE}:percentencode}}"
 _LINK_TOKENS = (SERVICE_URL_TOKEN, "${__from}", "${__to}")
 
 
@@ -230,12 +299,9 @@ def _quote_keeping(text: str, tokens: Sequence[str]) -> str:
 def jaeger_explore_url() -> str:
     """Grafana Explore on the provisioned Jaeger datasource, searching the selected service.
 
-    With the Service variable at "All", Grafana percent-encodes its custom all value,
-    so the search names the service ``.*``.  Jaeger takes a service name, not a
-    pattern: that search finds nothing and the user picks a service in the search
-    form.  We accept this rather than drop the filter for everyone, because a link
-    URL cannot leave out a field depending on a variable's value; selecting one
-    service on the dashboard gives a ready-made search.
+    The search names the hidden trace service variable: the selected job without the
+    ``namespace/`` an app's service.namespace adds, since Jaeger knows services by
+    service.name alone.  With Service at "All" it is the first service listed.
     """
     panes = {"traces": {
         "datasource": JAEGER_DATASOURCE_UID,
@@ -294,22 +360,49 @@ def _service_variable() -> dict:
 
     Single-valued, since a trace search takes one service; "All" selects every job.
     """
-    return _label_values_variable(SERVICE_VARIABLE, "Service", c.REQUESTS.prometheus_name, SERVICE_LABEL, multi=False)
+    selector = f'{{__name__=~"{c.REQUESTS.name_pattern()}"}}'
+    return _label_values_variable(SERVICE_VARIABLE, "Service", selector, SERVICE_LABEL, multi=False)
 
 
-def _query_variable(attribute: str, label: str, inst: Instrument, series: str,
+def _trace_service_variable() -> dict:
+    """Hidden: the Jaeger service name of the selected job.
+
+    The collector names the job ``namespace/name`` when the app sets service.namespace
+    (OGX does with OTEL_SERVICE_NAMESPACE); Jaeger knows the service by its name
+    alone.  With Service at "All" this is the first service listed.
+    """
+    selector = _selector(c.REQUESTS.name_pattern(), c.REQUESTS)
+    variable = _label_values_variable(TRACE_SERVICE_VARIABLE, "Trace service", selector, SERVICE_LABEL,
+                                      multi=False)
+    variable.update({"hide": 2, "includeAll": False, "allValue": None, "regex": TRACE_SERVICE_REGEX,
+                     "current": {}})
+    return variable
+
+
+def _histogram_series(inst: Instrument) -> str:
+    """Name pattern that finds a histogram's labels whether it arrives classic or native."""
+    return inst.name_pattern() + "(_count)?"
+
+
+def _query_variable(attribute: str, label: str, inst: Instrument,
                     depends_on: Sequence[str] = ()) -> dict:
     """Multi-value variable named like ``attribute``, listing that label's values."""
-    return _label_values_variable(attribute, label, _selector(series, inst, depends_on),
+    pattern = _histogram_series(inst) if inst.kind == c.HISTOGRAM else inst.name_pattern()
+    return _label_values_variable(attribute, label, _selector(pattern, inst, depends_on),
                                   inst.label(attribute))
 
 
 def _model_provider_variables() -> list[dict]:
     inst = c.INFERENCE_DURATION
     return [
-        _query_variable("model", "Model", inst, inst.count),
-        _query_variable("provider", "Provider", inst, inst.count, ["model"]),
+        _query_variable("model", "Model", inst),
+        _query_variable("provider", "Provider", inst, ["model"]),
     ]
+
+
+def _only_note(inst: Instrument) -> str:
+    """Description of a panel that reads an instrument only some servers emit."""
+    return f"Emitted by {' and '.join(s.title for s in inst.servers)} only ({inst.otel_name(inst.servers[0])}). "
 
 
 def _dashboard(slug: str, title: str, description: str, variables: list[dict],
@@ -336,7 +429,8 @@ def _dashboard(slug: str, title: str, description: str, variables: list[dict],
             "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
             "name": "Annotations & Alerts", "type": "dashboard",
         }]},
-        "templating": {"list": [_datasource_variable(), _service_variable(), *variables]},
+        "templating": {"list": [_datasource_variable(), _service_variable(), _trace_service_variable(),
+                                *variables]},
         "panels": _layout(panels),
     }
 
@@ -344,6 +438,7 @@ def _dashboard(slug: str, title: str, description: str, variables: list[dict],
 # --- the dashboards --------------------------------------------------------------------
 
 PCT = (0.5, 0.95, 0.99)
+SERVERS_NOTE = "OGX 1.x and Llama Stack 0.7.x"
 
 
 def overview() -> Dashboard:
@@ -356,40 +451,39 @@ def overview() -> Dashboard:
         http_latency.append(_target(f"{_quantile(q, http_old)} / 1000",
                                     f"p{round(q * 100)} ({http_old.name})"))
         http_latency.append(_target(_quantile(q, http_new), f"p{round(q * 100)} ({http_new.name})"))
-    # Llama Stack's documented token queries, kept verbatim (a test checks they are
-    # on the overview): they alone ignore $service; "Token rate by model" honours it.
-    input_q, output_q = c.DOCUMENTED_QUERIES[0], c.DOCUMENTED_QUERIES[1]
+    # The dashboards' server's documented token queries, kept verbatim (a test checks they are on
+    # the overview): they alone ignore $service; "Token rate by model" honours it.
+    input_q, output_q = c.DOCUMENTED_QUERIES[c.DASHBOARD_SERVER.key][:2]
     vector_counters = (c.VECTOR_INSERTS, c.VECTOR_QUERIES, c.VECTOR_DELETES)
     vector_ops = " + ".join(f"({_rate(i)} or vector(0))" for i in vector_counters)
     panels = [
-        stat("Total requests", _increase(req), "short", decimals=0,
+        stat("Total requests", _increase(req), "short", thresholds=NEUTRAL, decimals=0,
              description="API requests in the selected time range.",
              links=[_panel_link("Requests dashboard", "llama-stack-requests")]),
-        stat("Request rate", _rate(req), "reqps",
+        stat("Request rate", _rate(req), "reqps", thresholds=NEUTRAL,
              links=[_panel_link("Requests dashboard", "llama-stack-requests")]),
         stat("Error rate", _error_ratio(_rate(req, matchers=[NOT_SUCCESS]), _rate(req)),
-             "percentunit",
-             description="Share of API requests whose status is not success."),
-        stat("Active HTTP requests", f"sum({_selector(active.prometheus_name, active)})",
-             "short", decimals=0, description="HTTP requests in flight (auto-instrumentation)."),
-        stat("Inference requests/s", _rate(c.INFERENCE_DURATION, inf_vars,
-                                           series=c.INFERENCE_DURATION.count), "reqps",
-             links=[_panel_link("Inference dashboard", "llama-stack-inference")]),
-        stat("Tool invocations/s", _rate(c.TOOL_INVOCATIONS), "ops",
+             "percentunit", thresholds=ERROR_RATIO,
+             description="Share of API requests whose status is not success (orange from 1 %, red from 5 %)."),
+        stat("Active HTTP requests", f"sum({_selector(active.name_pattern(), active)})",
+             "short", thresholds=NEUTRAL, decimals=0,
+             description="HTTP requests in flight (auto-instrumentation)."),
+        stat("Inference requests/s", _observations(c.INFERENCE_DURATION, inf_vars), "reqps",
+             thresholds=NEUTRAL, links=[_panel_link("Inference dashboard", "llama-stack-inference")]),
+        stat("Tool invocations/s", _rate(c.TOOL_INVOCATIONS), "ops", thresholds=NEUTRAL,
              links=[_panel_link("Tool runtime dashboard", "llama-stack-tool-runtime")]),
-        stat("Vector IO operations/s", vector_ops, "ops",
+        stat("Vector IO operations/s", vector_ops, "ops", thresholds=NEUTRAL,
              description="Inserts + queries + deletes per second.",
              links=[_panel_link("Vector IO dashboard", "llama-stack-vector-io")]),
         stat("Responses API parameters/s", _rate(c.RESPONSES_PARAMETER_USAGE), "ops",
-             links=[_panel_link("Responses API dashboard", "llama-stack-responses")]),
+             thresholds=NEUTRAL, links=[_panel_link("Responses API dashboard", "llama-stack-responses")]),
         timeseries("Token usage by model", [
             _target(input_q, _legend(tokens, "gen_ai.request.model", prefix="input")),
             _target(output_q, _legend(tokens, "gen_ai.request.model", prefix="output")),
         ], "short", description="Cumulative input and output tokens (GenAI client "
-                                "auto-instrumentation), as in Llama Stack's documentation."),
+                                f"auto-instrumentation), as in {c.DASHBOARD_SERVER.title}'s documentation."),
         timeseries("Token rate by model", [
-            _target(_rate(tokens, by=["gen_ai.request.model", "gen_ai.token.type"],
-                          series=tokens.sum),
+            _target(_sum_rate(tokens, by=["gen_ai.request.model", "gen_ai.token.type"]),
                     _legend(tokens, "gen_ai.request.model", "gen_ai.token.type")),
         ], "short", description="Tokens per second, by model and token type."),
         timeseries("HTTP server latency p95 / p99", http_latency, "s",
@@ -399,63 +493,67 @@ def overview() -> Dashboard:
         timeseries("Requests and errors", [
             _target(_rate(req), "requests"),
             _target(_rate(req, matchers=[NOT_SUCCESS]), "errors (status != success)"),
-            _target(_rate(http_old, matchers=[("http.status_code", "=~", "5..")],
-                          series=http_old.count), "HTTP 5xx (" + http_old.name + ")"),
-            _target(_rate(http_new, matchers=[("http.response.status_code", "=~", "5..")],
-                          series=http_new.count), "HTTP 5xx (" + http_new.name + ")"),
+            _target(_observations(http_old, matchers=[("http.status_code", "=~", "5..")]),
+                    "HTTP 5xx (" + http_old.name + ")"),
+            _target(_observations(http_new, matchers=[("http.response.status_code", "=~", "5..")]),
+                    "HTTP 5xx (" + http_new.name + ")"),
         ], "reqps"),
-        timeseries("Inference latency p95 by model", [
-            _target(_quantile(0.95, c.INFERENCE_DURATION, inf_vars, by=["model"]),
+        timeseries("Inference latency by model (average)", [
+            _target(_average(c.INFERENCE_DURATION, inf_vars, by=["model"]),
                     _legend(c.INFERENCE_DURATION, "model")),
-        ], "s", links=[_panel_link("Inference dashboard", "llama-stack-inference"), JAEGER_LINK]),
+        ], "s", description="The exact average; see the Inference dashboard for percentiles.",
+            links=[_panel_link("Inference dashboard", "llama-stack-inference"), JAEGER_LINK]),
         timeseries("Request rate by API", [
             _target(_rate(req, by=["api"]), _legend(req, "api")),
         ], "reqps", links=[_panel_link("Requests dashboard", "llama-stack-requests")]),
     ]
     return _dashboard("llama-stack-overview", "Llama Stack / Overview",
-                      "Tokens, HTTP latency, request and error rates across a Llama Stack server.",
+                      f"Tokens, HTTP latency, request and error rates across {SERVERS_NOTE} servers.",
                       _model_provider_variables(), panels)
 
 
 def inference() -> Dashboard:
     dur, ttft, tps = (c.INFERENCE_DURATION, c.INFERENCE_TIME_TO_FIRST_TOKEN,
                       c.INFERENCE_TOKENS_PER_SECOND)
+    model_type = c.INFERENCE_MODEL_TYPE_USED
     v = ("model", "provider")
     by_mp = ["model", "provider"]
-    requests = _rate(dur, v, series=dur.count)
-    errors = _rate(dur, v, [NOT_SUCCESS], series=dur.count)
-    mean_tps = _ratio(_rate(tps, v, by=by_mp, series=tps.sum),
-                      _rate(tps, v, by=by_mp, series=tps.count))
+    requests = _observations(dur, v)
+    errors = _observations(dur, v, [NOT_SUCCESS])
     panels = [
-        stat("Inference requests/s", requests, "reqps"),
-        stat("Latency p95", _quantile(0.95, dur, v), "s"),
-        stat("Time to first token p95", _quantile(0.95, ttft, v), "s"),
-        stat("Error rate", _error_ratio(errors, requests), "percentunit"),
-        timeseries("Latency p50 / p95 / p99", _percentiles(dur, PCT, v), "s",
-                   description="End-to-end inference duration.", links=[JAEGER_LINK]),
-        timeseries("Time to first token p50 / p95 (streaming)",
-                   _percentiles(ttft, (0.5, 0.95), v), "s",
-                   description="Recorded for streaming requests only."),
-        timeseries("Latency p95 by model and provider", [
-            _target(_quantile(0.95, dur, v, by=by_mp), _legend(dur, *by_mp)),
+        stat("Inference requests/s", requests, "reqps", thresholds=NEUTRAL),
+        stat("Average latency", _average(dur, v), "s", thresholds=NEUTRAL,
+             description="Exact average inference duration."),
+        stat("Average time to first token", _average(ttft, v), "s", thresholds=NEUTRAL,
+             description="Exact average, streaming requests only."),
+        stat("Error rate", _error_ratio(errors, requests), "percentunit", thresholds=ERROR_RATIO),
+        timeseries("Latency: average, p50 / p95 / p99", _latency(dur, PCT, v), "s",
+                   description="End-to-end inference duration. " + LATENCY_NOTE, links=[JAEGER_LINK]),
+        timeseries("Time to first token: average, p50 / p95 (streaming)",
+                   _latency(ttft, (0.5, 0.95), v), "s",
+                   description="Recorded for streaming requests only. " + LATENCY_NOTE),
+        timeseries("Average latency by model and provider", [
+            _target(_average(dur, v, by=by_mp), _legend(dur, *by_mp)),
         ], "s"),
-        timeseries("Time to first token p95 by model and provider", [
-            _target(_quantile(0.95, ttft, v, by=by_mp), _legend(ttft, *by_mp)),
+        timeseries("Average time to first token by model and provider", [
+            _target(_average(ttft, v, by=by_mp), _legend(ttft, *by_mp)),
         ], "s"),
         timeseries("Tokens per second by model and provider", [
-            _target(mean_tps, _legend(tps, *by_mp, prefix="mean")),
-            _target(_quantile(0.5, tps, v, by=by_mp), _legend(tps, *by_mp, prefix="p50")),
-        ], "short", description="Output token throughput (completion tokens / duration)."),
+            _target(_average(tps, v, by=by_mp), _legend(tps, *by_mp, prefix="mean")),
+        ], "short", description="Mean output token throughput (completion tokens / duration)."),
         timeseries("Requests by model and provider", [
-            _target(_rate(dur, v, by=by_mp, series=dur.count), _legend(dur, *by_mp)),
+            _target(_observations(dur, v, by=by_mp), _legend(dur, *by_mp)),
         ], "reqps"),
         timeseries("Success vs error rate", [
-            _target(_rate(dur, v, by=["status"], series=dur.count), _legend(dur, "status")),
+            _target(_observations(dur, v, by=["status"]), _legend(dur, "status")),
         ], "reqps"),
         timeseries("Error rate by model and provider", [
-            _target(_error_ratio(_rate(dur, v, [NOT_SUCCESS], by=by_mp, series=dur.count),
-                           _rate(dur, v, by=by_mp, series=dur.count)), _legend(dur, *by_mp)),
+            _target(_error_ratio(_observations(dur, v, [NOT_SUCCESS], by=by_mp),
+                                 _observations(dur, v, by=by_mp)), _legend(dur, *by_mp)),
         ], "percentunit"),
+        timeseries("Inference calls by model type", [
+            _target(_rate(model_type, v, by=["type"]), _legend(model_type, "type")),
+        ], "ops", description=_only_note(model_type) + "Completion, embedding and reranker calls.", w=24),
     ]
     return _dashboard("llama-stack-inference", "Llama Stack / Inference",
                       "Inference latency, time to first token, throughput and errors.",
@@ -466,12 +564,14 @@ def requests() -> Dashboard:
     req, dur, conc = c.REQUESTS, c.REQUEST_DURATION, c.CONCURRENT_REQUESTS
     v = ("api", "method")
     rate_all = _rate(req, v)
+    concurrent = _selector(conc.name_pattern(), conc, ["api"])
     panels = [
-        stat("Request rate", rate_all, "reqps"),
-        stat("Error rate", _error_ratio(_rate(req, v, [NOT_SUCCESS]), rate_all), "percentunit"),
-        stat("Concurrent requests", f"sum({_selector(conc.prometheus_name, conc, ['api'])})",
-             "short", decimals=0),
-        stat("Latency p95", _quantile(0.95, dur, v), "s"),
+        stat("Request rate", rate_all, "reqps", thresholds=NEUTRAL),
+        stat("Error rate", _error_ratio(_rate(req, v, [NOT_SUCCESS]), rate_all), "percentunit",
+             thresholds=ERROR_RATIO),
+        stat("Concurrent requests", f"sum({concurrent})", "short", thresholds=NEUTRAL, decimals=0),
+        stat("Average latency", _average(dur, v), "s", thresholds=NEUTRAL,
+             description="Exact average API request duration."),
         timeseries("Request rate by API", [_target(_rate(req, v, by=["api"]), _legend(req, "api"))],
                    "reqps"),
         timeseries("Request rate by API method", [
@@ -482,18 +582,17 @@ def requests() -> Dashboard:
                     _legend(req, "api", "status_code")),
         ], "reqps"),
         timeseries("Concurrent requests by API", [
-            _target(f"{_by(conc, ['api'])}({_selector(conc.prometheus_name, conc, ['api'])})",
-                    _legend(conc, "api")),
+            _target(f"{_by(conc, ['api'])}({concurrent})", _legend(conc, "api")),
         ], "short"),
-        timeseries("Latency p50 / p95 / p99", _percentiles(dur, PCT, v), "s",
-                   links=[JAEGER_LINK]),
-        timeseries("Latency p95 by API method", [
-            _target(_quantile(0.95, dur, v, by=["api", "method"]), _legend(dur, "api", "method")),
+        timeseries("Latency: average, p50 / p95 / p99", _latency(dur, PCT, v), "s",
+                   description=LATENCY_NOTE, links=[JAEGER_LINK]),
+        timeseries("Average latency by API method", [
+            _target(_average(dur, v, by=["api", "method"]), _legend(dur, "api", "method")),
         ], "s"),
     ]
     variables = [
-        _query_variable("api", "API", req, req.prometheus_name),
-        _query_variable("method", "Method", req, req.prometheus_name, ["api"]),
+        _query_variable("api", "API", req),
+        _query_variable("method", "Method", req, ["api"]),
     ]
     return _dashboard("llama-stack-requests", "Llama Stack / Requests",
                       "API request rate, errors, concurrency and latency by API and method.",
@@ -501,31 +600,39 @@ def requests() -> Dashboard:
 
 
 def responses() -> Dashboard:
-    use = c.RESPONSES_PARAMETER_USAGE
+    use, tool_types, agentic = (c.RESPONSES_PARAMETER_USAGE, c.RESPONSES_TOOL_TYPES_USED,
+                                c.RESPONSES_AGENTIC_CALLS)
     v = ("operation", "parameter")
-    selected = _selector(use.prometheus_name, use, v)
+    selected = _selector(use.name_pattern(), use, v)
     panels = [
-        stat("Parameter uses/s", _rate(use, v), "ops"),
-        stat("Parameter uses in range", _increase(use, v), "short", decimals=0),
+        stat("Parameter uses/s", _rate(use, v), "ops", thresholds=NEUTRAL),
+        stat("Parameter uses in range", _increase(use, v), "short", thresholds=NEUTRAL, decimals=0),
         stat("Distinct parameters used", f"count({_by(use, ['parameter'])}({selected}))",
-             "short", decimals=0),
-        stat("Operations", f"count({_by(use, ['operation'])}({selected}))", "short", decimals=0),
+             "short", thresholds=NEUTRAL, decimals=0),
+        stat("Agentic calls/s", _rate(agentic), "ops", thresholds=NEUTRAL,
+             description=_only_note(agentic) + "Responses API calls that include tools."),
         timeseries("Parameter usage by parameter", [
             _target(_rate(use, v, by=["parameter"]), _legend(use, "parameter")),
         ], "ops"),
         timeseries("Parameter usage by operation", [
             _target(_rate(use, v, by=["operation"]), _legend(use, "operation")),
         ], "ops"),
+        timeseries("Tool types used", [
+            _target(_rate(tool_types, by=["tool_type"]), _legend(tool_types, "tool_type")),
+        ], "ops", description=_only_note(tool_types)
+            + "web_search, file_search, function, mcp: counted once per type per call."),
+        timeseries("Agentic calls", [_target(_rate(agentic), "agentic calls")], "ops",
+                   description=_only_note(agentic)),
         table("Parameter usage in range by operation and parameter",
               _increase(use, v, by=["operation", "parameter"]), "short",
               description="Which optional Responses API parameters callers set explicitly."),
     ]
     variables = [
-        _query_variable("operation", "Operation", use, use.prometheus_name),
-        _query_variable("parameter", "Parameter", use, use.prometheus_name, ["operation"]),
+        _query_variable("operation", "Operation", use),
+        _query_variable("parameter", "Parameter", use, ["operation"]),
     ]
     return _dashboard("llama-stack-responses", "Llama Stack / Responses API",
-                      "Which optional Responses API parameters are used, by operation.",
+                      "Which optional Responses API parameters and tool types are used, by operation.",
                       variables, panels)
 
 
@@ -534,21 +641,22 @@ def tool_runtime() -> Dashboard:
     v = ("tool_group", "tool_name", "provider")
     tool = ["tool_group", "tool_name"]
     panels = [
-        stat("Invocations/s", _rate(inv, v), "ops"),
+        stat("Invocations/s", _rate(inv, v), "ops", thresholds=NEUTRAL),
         stat("Error rate", _error_ratio(_rate(inv, v, [NOT_SUCCESS]), _rate(inv, v)),
-             "percentunit"),
-        stat("Latency p95", _quantile(0.95, dur, v), "s"),
-        stat("Invocations in range", _increase(inv, v), "short", decimals=0),
+             "percentunit", thresholds=ERROR_RATIO),
+        stat("Average latency", _average(dur, v), "s", thresholds=NEUTRAL,
+             description="Exact average tool invocation duration."),
+        stat("Invocations in range", _increase(inv, v), "short", thresholds=NEUTRAL, decimals=0),
         timeseries("Invocation rate by tool", [
             _target(_rate(inv, v, by=tool), _legend(inv, *tool)),
         ], "ops"),
         timeseries("Invocations by status", [
             _target(_rate(inv, v, by=["status"]), _legend(inv, "status")),
         ], "ops"),
-        timeseries("Latency p50 / p95 / p99", _percentiles(dur, PCT, v), "s",
-                   links=[JAEGER_LINK]),
-        timeseries("Latency p95 by tool", [
-            _target(_quantile(0.95, dur, v, by=tool), _legend(dur, *tool)),
+        timeseries("Latency: average, p50 / p95 / p99", _latency(dur, PCT, v), "s",
+                   description=LATENCY_NOTE, links=[JAEGER_LINK]),
+        timeseries("Average latency by tool", [
+            _target(_average(dur, v, by=tool), _legend(dur, *tool)),
         ], "s"),
         timeseries("Errors by provider", [
             _target(_rate(inv, v, [NOT_SUCCESS], by=["provider"]), _legend(inv, "provider")),
@@ -558,9 +666,9 @@ def tool_runtime() -> Dashboard:
         ], "ops"),
     ]
     variables = [
-        _query_variable("tool_group", "Tool group", inv, inv.prometheus_name),
-        _query_variable("tool_name", "Tool", inv, inv.prometheus_name, ["tool_group"]),
-        _query_variable("provider", "Provider", inv, inv.prometheus_name),
+        _query_variable("tool_group", "Tool group", inv),
+        _query_variable("tool_name", "Tool", inv, ["tool_group"]),
+        _query_variable("provider", "Provider", inv),
     ]
     return _dashboard("llama-stack-tool-runtime", "Llama Stack / Tool Runtime",
                       "Tool invocation rate, latency and errors by tool group, tool and provider.",
@@ -571,14 +679,15 @@ def vector_io() -> Dashboard:
     v = ("vector_db", "provider")
     ins, qry, dele = c.VECTOR_INSERTS, c.VECTOR_QUERIES, c.VECTOR_DELETES
     stores, files, chunks = c.VECTOR_STORES, c.VECTOR_FILES, c.VECTOR_CHUNKS_PROCESSED
+    docs = c.VECTOR_DOCUMENTS_RETRIEVED
     ins_dur, ret_dur = c.VECTOR_INSERT_DURATION, c.VECTOR_RETRIEVAL_DURATION
-    counters = {"inserts": ins, "queries": qry, "deletes": dele, "stores": stores,
-                "files": files}
+    with_status = {"inserts": ins, "queries": qry, "deletes": dele, "files": files}
+    successful_queries = _rate(qry, v, [("status", "=", "success")])
     panels = [
-        stat("Inserts/s", _rate(ins, v), "ops"),
-        stat("Queries/s", _rate(qry, v), "ops"),
-        stat("Insert latency p95", _quantile(0.95, ins_dur, v), "s"),
-        stat("Retrieval latency p95", _quantile(0.95, ret_dur, v), "s"),
+        stat("Inserts/s", _rate(ins, v), "ops", thresholds=NEUTRAL),
+        stat("Queries/s", _rate(qry, v), "ops", thresholds=NEUTRAL),
+        stat("Average insert latency", _average(ins_dur, v), "s", thresholds=NEUTRAL),
+        stat("Average retrieval latency", _average(ret_dur, v), "s", thresholds=NEUTRAL),
         timeseries("Insert / query / delete rate", [
             _target(_rate(ins, v), "inserts"),
             _target(_rate(qry, v), "queries"),
@@ -587,15 +696,19 @@ def vector_io() -> Dashboard:
         timeseries("Chunks processed", [
             _target(_rate(chunks, v, by=["operation"]), _legend(chunks, "operation")),
         ], "ops"),
-        timeseries("Insert latency p50 / p95 / p99", _percentiles(ins_dur, PCT, v), "s"),
-        timeseries("Retrieval latency p50 / p95 / p99", _percentiles(ret_dur, PCT, v), "s",
+        timeseries("Insert latency: average, p50 / p95 / p99", _latency(ins_dur, PCT, v), "s"),
+        timeseries("Retrieval latency: average, p50 / p95 / p99", _latency(ret_dur, PCT, v), "s",
                    links=[JAEGER_LINK]),
         timeseries("Retrieval latency p95 by search mode", [
             _target(_quantile(0.95, ret_dur, v, by=["search_mode"]),
                     _legend(ret_dur, "search_mode")),
         ], "s"),
-        timeseries("Stores and files", [
-            _target(_rate(stores, v, by=["operation"]),
+        timeseries("Documents retrieved per query", [
+            _target(f"{_rate(docs, v)} / {successful_queries}", "documents per query"),
+            _target(_rate(docs, v, by=["search_mode"]), _legend(docs, "search_mode", prefix="documents/s")),
+        ], "short", description=_only_note(docs) + "Chunks returned per successful query, and per second."),
+        timeseries("Stores created and files attached", [
+            _target(_rate(stores, ["provider"], by=["operation"]),
                     _legend(stores, "operation", prefix="stores")),
             _target(_rate(files, v, by=["operation"]),
                     _legend(files, "operation", prefix="files")),
@@ -603,15 +716,15 @@ def vector_io() -> Dashboard:
         timeseries("Errors by provider", [
             _target(_rate(inst, v, [NOT_SUCCESS], by=["provider"]),
                     _legend(inst, "provider", prefix=name))
-            for name, inst in counters.items()
+            for name, inst in with_status.items()
         ], "ops", w=24),
     ]
     variables = [
-        _query_variable("vector_db", "Vector DB", ins_dur, ins_dur.count),
-        _query_variable("provider", "Provider", ins_dur, ins_dur.count),
+        _query_variable("vector_db", "Vector DB", ins_dur),
+        _query_variable("provider", "Provider", ins_dur),
     ]
     return _dashboard("llama-stack-vector-io", "Llama Stack / Vector IO",
-                      "Vector store inserts, queries, deletes, chunks, latency and errors.",
+                      "Vector store inserts, queries, deletes, chunks, documents retrieved, latency and errors.",
                       variables, panels)
 
 

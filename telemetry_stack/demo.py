@@ -1,8 +1,8 @@
-"""Synthetic Llama Stack telemetry, for seeing the dashboards without a Llama Stack server.
+"""Synthetic OGX / Llama Stack telemetry, for seeing the dashboards without a server.
 
 Two halves:
 
-* a pure, seeded generator (:class:`EventGenerator`) that invents Llama Stack
+* a pure, seeded generator (:class:`EventGenerator`) that invents OGX / Llama Stack
   requests -- chat completions (streaming or not), Responses API calls with
   tool calls and vector searches, direct tool invocations, vector store
   inserts/searches/deletes, model listings -- and describes each as
@@ -13,7 +13,8 @@ Two halves:
 * the SDK half (:class:`MetricRecorder`, :func:`make_meter_provider`,
   :func:`emit_spans`, :func:`run_demo`) that turns those events into
   OpenTelemetry measurements and spans and exports them over OTLP/HTTP, the
-  way a Llama Stack server run under ``opentelemetry-instrument`` does.
+  way an OGX or Llama Stack server run under ``opentelemetry-instrument`` does,
+  with that server's instrument names (:class:`~telemetry_stack.catalog.Server`).
 
 Instrument names, kinds, units and attribute names all come from the catalog;
 attribute values are bound to a catalog instrument's attributes in the order
@@ -23,8 +24,10 @@ raises :class:`~telemetry_stack.errors.TelemetryError` saying what to install.
 
 The demo emits both HTTP semantic conventions at once (as a server run with
 ``OTEL_SEMCONV_STABILITY_OPT_IN=http/dup`` does), so every dashboard panel has
-data, and records its seconds histograms with bucket boundaries that suit
-LLM latencies (see :func:`histogram_boundaries`).
+data.  Its histograms have the real servers' buckets (the catalog's explicit
+ones, else the SDK's defaults), so the latency panels show what a real server
+shows; like a real server it sends exponential histograms instead when
+``OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`` asks for them.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ from telemetry_stack.errors import TelemetryError, UsageError
 __all__ = [
     "DEFAULT_DURATION",
     "DEFAULT_RATE",
-    "DEFAULT_SERVICE_NAME",
+    "DEFAULT_SERVER",
+    "default_service_name",
     "EXPORT_INTERVAL_SECONDS",
     "INSTALL_HINT",
     "MetricEvent",
@@ -55,7 +59,6 @@ __all__ = [
     "DemoRequest",
     "EventGenerator",
     "generate_requests",
-    "histogram_boundaries",
     "dashboards_to_open",
     "normalize_endpoint",
     "MetricRecorder",
@@ -67,7 +70,7 @@ __all__ = [
 INSTALL_HINT = "pip install 'llama-telemetry[demo]'"
 DEFAULT_DURATION = 60.0
 DEFAULT_RATE = 2.0
-DEFAULT_SERVICE_NAME = "llama-stack-demo"
+DEFAULT_SERVER = c.OGX
 EXPORT_INTERVAL_SECONDS = 1.0
 MAX_RATE = 500.0
 EXPORT_TIMEOUT_SECONDS = 5.0
@@ -75,7 +78,7 @@ EXPORT_TIMEOUT_SECONDS = 5.0
 SUCCESS, ERROR = "success", "error"
 
 
-# --- what a Llama Stack deployment might serve ------------------------------------------
+# --- what an OGX / Llama Stack deployment might serve ------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Tool:
     name: str
     provider: str
     latency: float        # median, seconds
+    type: str             # its Responses API tool type (OGX's tool_types_used_total)
 
 
 @dataclass(frozen=True)
@@ -120,10 +124,10 @@ MODELS: tuple[Model, ...] = (
 )
 
 TOOLS: tuple[Tool, ...] = (
-    Tool("builtin::websearch", "web_search", "tavily-search", 0.9),
-    Tool("builtin::rag", "knowledge_search", "rag-runtime", 0.15),
-    Tool("mcp::github", "search_repositories", "model-context-protocol", 0.45),
-    Tool("mcp::weather", "get_forecast", "model-context-protocol", 0.3),
+    Tool("builtin::websearch", "web_search", "tavily-search", 0.9, "web_search"),
+    Tool("builtin::rag", "knowledge_search", "rag-runtime", 0.15, "file_search"),
+    Tool("mcp::github", "search_repositories", "model-context-protocol", 0.45, "mcp"),
+    Tool("mcp::weather", "get_forecast", "model-context-protocol", 0.3, "mcp"),
 )
 RAG_TOOL = TOOLS[1]
 
@@ -179,10 +183,11 @@ WARMUP: tuple[tuple[str, bool, dict], ...] = tuple(
 )
 
 SERVER_ERROR_CODES = (500, 502, 503, 504)
-SCOPE_NAMES = {  # meter (instrumentation scope) per catalog domain
+SCOPE_NAMES = {  # meter (instrumentation scope) per catalog domain of auto-instrumentation
     "gen_ai": "opentelemetry.instrumentation.openai_v2",
     "http": "opentelemetry.instrumentation.fastapi",
 }
+SERVER_SCOPES = {"requests": "server"}  # the servers' meters are <namespace>.<domain>, requests on .server
 SPAN_KINDS = ("server", "client", "internal")
 
 
@@ -245,7 +250,7 @@ class DemoRequest:
 def _bind(inst: Instrument, *values: str | int | None) -> dict[str, str | int]:
     """Attributes of ``inst`` from values given in the catalog's attribute order.
 
-    ``None`` leaves an attribute out (as Llama Stack does, e.g. no search mode on inserts).
+    ``None`` leaves an attribute out (as the servers do, e.g. no search mode on inserts).
     """
     if len(values) != len(inst.attributes):
         raise ValueError(f"{inst.name} has {len(inst.attributes)} attributes, got {len(values)}")
@@ -315,6 +320,7 @@ class EventGenerator:
         duration = first_token + output_tokens / speed
         stream_value = "true" if stream else "false"
         attrs = (model.id, model.provider, stream_value, _status(failed))
+        b.add(c.INFERENCE_MODEL_TYPE_USED, 1, "completion", model.id, model.provider)
         span_attrs: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.system": model.system,
@@ -360,11 +366,10 @@ class EventGenerator:
         factor = {"vector": 1.0, "keyword": 0.6, "hybrid": 1.8}[mode]
         duration = self._lognormal(store.latency * factor, 0.5, 0.001, 5)
         chunks = 0 if failed else self.rng.randint(3, 10)
-        attrs = (store.id, operation, store.provider, _status(failed), mode)
-        b.add(c.VECTOR_QUERIES, 1, *attrs)
-        b.add(c.VECTOR_RETRIEVAL_DURATION, duration, *attrs)
-        if chunks:
-            b.add(c.VECTOR_CHUNKS_PROCESSED, chunks, *attrs)
+        b.add(c.VECTOR_QUERIES, 1, store.id, operation, store.provider, _status(failed), mode)
+        b.add(c.VECTOR_RETRIEVAL_DURATION, duration, store.id, operation, store.provider, mode)
+        if not failed:
+            b.add(c.VECTOR_DOCUMENTS_RETRIEVED, chunks, store.id, operation, store.provider, SUCCESS, mode)
         span = SpanEvent(f"query_chunks {store.id}", "client", b.t, duration, {
             "db.system.name": store.provider, "db.collection.name": store.id,
             "db.operation.name": operation, "llama_stack.search_mode": mode,
@@ -373,15 +378,16 @@ class EventGenerator:
         b.t += duration
         return span
 
-    def _vector_insert(self, b: _Builder, store: VectorStore, failed: bool) -> SpanEvent:
+    def _vector_insert(self, b: _Builder, store: VectorStore, failed: bool,
+                       operation: str = "chunks") -> SpanEvent:
+        """Chunks inserted directly (operation ``chunks``) or by a file attachment (``attach``)."""
         b.store = store
         chunks = self.rng.randint(8, 160)
         duration = self._lognormal(0.02 + chunks * store.latency / 6, 0.4, 0.005, 60)
-        attrs = (store.id, "insert_chunks", store.provider, _status(failed), None)
-        b.add(c.VECTOR_INSERTS, 1, *attrs)
-        b.add(c.VECTOR_INSERT_DURATION, duration, *attrs)
-        if not failed:
-            b.add(c.VECTOR_CHUNKS_PROCESSED, chunks, *attrs)
+        b.add(c.VECTOR_INSERTS, 1, store.id, operation, store.provider, _status(failed))
+        b.add(c.VECTOR_INSERT_DURATION, duration, store.id, operation, store.provider)
+        if not failed and operation == "chunks":
+            b.add(c.VECTOR_CHUNKS_PROCESSED, chunks, store.id, operation, store.provider)
         span = SpanEvent(f"insert_chunks {store.id}", "client", b.t, duration, {
             "db.system.name": store.provider, "db.collection.name": store.id,
             "db.operation.name": "insert_chunks", "llama_stack.chunks": chunks,
@@ -396,12 +402,11 @@ class EventGenerator:
         inner_failed = failed and tool is RAG_TOOL and self.rng.random() < 0.5
         if tool is RAG_TOOL:
             store = self.rng.choice(VECTOR_STORES)
-            children = (self._vector_query(b, store, "query_chunks", inner_failed),)
+            children = (self._vector_query(b, store, "query", inner_failed, "vector"),)
         b.t += self._lognormal(tool.latency, 0.6, 0.01, 30)
         duration = b.t - start
-        attrs = (tool.group, tool.name, tool.provider, _status(failed))
-        b.add(c.TOOL_INVOCATIONS, 1, *attrs)
-        b.add(c.TOOL_DURATION, duration, *attrs)
+        b.add(c.TOOL_INVOCATIONS, 1, tool.group, tool.name, tool.provider, _status(failed))
+        b.add(c.TOOL_DURATION, duration, tool.group, tool.name, tool.provider, ERROR if failed else None)
         span_attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool.name,
                       "gen_ai.tool.call.id": f"call_{self.rng.getrandbits(40):010x}",
                       "llama_stack.tool_group": tool.group,
@@ -442,8 +447,12 @@ class EventGenerator:
         start = b.t
         children = [self._inference(b, model, stream, failing == "infer1",
                                     "tool_calls" if use_tool else "stop")]
+        tool = rng.choice(TOOLS)
+        if use_tool:  # OGX counts the request's tools when it arrives
+            b.add(c.RESPONSES_AGENTIC_CALLS, 1)
+            b.add(c.RESPONSES_TOOL_TYPES_USED, 1, tool.type)
         if use_tool and failing != "infer1":
-            children.append(self._tool(b, rng.choice(TOOLS), failing == "tool"))
+            children.append(self._tool(b, tool, failing == "tool"))
             if failing != "tool":
                 children.append(self._inference(b, model, stream, failing == "infer2"))
         error = next((s.error for s in children if s.error), None)
@@ -467,7 +476,7 @@ class EventGenerator:
 
     def _vector_search(self, b: _Builder, failed: bool):
         store = self.rng.choice(VECTOR_STORES)
-        span = self._vector_query(b, store, "search_vector_store", failed)
+        span = self._vector_query(b, store, "search", failed)
         return (span,), self._error_code(404) if failed else 0
 
     def _vector_insert_request(self, b: _Builder, failed: bool):
@@ -479,8 +488,8 @@ class EventGenerator:
         start = b.t
         b.t += self._lognormal(0.15, 0.5, 0.01, 10)  # fetch and chunk the file
         insert_failed = failed and self.rng.random() < 0.5
-        inner = self._vector_insert(b, store, insert_failed)
-        b.add(c.VECTOR_FILES, 1, store.id, "attach_file", store.provider, _status(failed), None)
+        inner = self._vector_insert(b, store, insert_failed, "attach")
+        b.add(c.VECTOR_FILES, 1, store.id, "attach", store.provider, _status(failed))
         span = SpanEvent(f"attach_file {store.id}", "internal", start, b.t - start,
                          {"db.collection.name": store.id,
                           "llama_stack.file_id": f"file-{self.rng.getrandbits(40):010x}"},
@@ -491,12 +500,7 @@ class EventGenerator:
         store = b.store = self.rng.choice(VECTOR_STORES)
         start = b.t
         b.t += self._lognormal(store.latency * 2, 0.5, 0.001, 5)
-        chunks = self.rng.randint(8, 160)
-        attrs = (store.id, "delete_file", store.provider, _status(failed), None)
-        b.add(c.VECTOR_DELETES, 1, *attrs)
-        b.add(c.VECTOR_FILES, 1, *attrs)
-        if not failed:
-            b.add(c.VECTOR_CHUNKS_PROCESSED, chunks, *attrs)
+        b.add(c.VECTOR_DELETES, 1, store.id, "file", store.provider, _status(failed))
         span = SpanEvent(f"delete_chunks {store.id}", "client", start, b.t - start,
                          {"db.system.name": store.provider, "db.collection.name": store.id,
                           "db.operation.name": "delete_chunks"},
@@ -507,7 +511,11 @@ class EventGenerator:
         store = b.store = self.rng.choice(VECTOR_STORES)
         start = b.t
         b.t += self._lognormal(0.04, 0.6, 0.002, 5)
-        b.add(c.VECTOR_STORES, 1, store.id, operation, store.provider, _status(failed), None)
+        if operation == "create_vector_store":
+            if not failed:  # the servers count stores created, and only successful ones
+                b.add(c.VECTOR_STORES, 1, "create", store.provider)
+        else:
+            b.add(c.VECTOR_DELETES, 1, store.id, "store", store.provider, _status(failed))
         span = SpanEvent(f"{operation} {store.id}", "client", start, b.t - start,
                          {"db.system.name": store.provider, "db.collection.name": store.id,
                           "db.operation.name": operation},
@@ -609,22 +617,9 @@ def generate_requests(count: int, seed: int | None = 0) -> list[DemoRequest]:
     return [generator.next_request() for _ in range(count)]
 
 
-def histogram_boundaries(inst: Instrument) -> tuple[float, ...] | None:
-    """Explicit bucket boundaries the demo records ``inst`` with (None: SDK default).
-
-    Seconds get buckets from 5 ms to 2 min (LLM calls run long); token counts and
-    throughput get buckets that fit them.  Millisecond histograms keep the SDK's
-    default buckets, as the HTTP auto-instrumentation does.
-    """
-    if inst.kind != c.HISTOGRAM:
-        return None
-    if inst is c.GEN_AI_TOKEN_USAGE:
-        return (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576)
-    if inst is c.INFERENCE_TOKENS_PER_SECOND:
-        return (1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 500)
-    if inst.unit == "s":
-        return (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120)
-    return None
+def default_service_name(server: c.Server) -> str:
+    """The demo app's service.name unless the user names one: ``ogx-demo``, ``llama-stack-demo``."""
+    return f"{server.default_service_name}-demo"
 
 
 def dashboards_to_open() -> list[dict[str, str]]:
@@ -694,30 +689,34 @@ class _Otel:
 
 
 def make_meter_provider(readers: Sequence[Any], resource: Any = None) -> Any:
-    """An SDK MeterProvider reading into ``readers``, with the demo's histogram buckets."""
+    """An SDK MeterProvider reading into ``readers``, without views, as the real servers build theirs."""
     otel = _otel()
-    views = [otel.View(instrument_name=inst.name,
-                       aggregation=otel.ExplicitBucketHistogramAggregation(bounds))
-             for inst in c.INSTRUMENTS if (bounds := histogram_boundaries(inst)) is not None]
     kwargs = {"resource": resource} if resource is not None else {}
-    return otel.MeterProvider(metric_readers=list(readers), views=views, **kwargs)
+    return otel.MeterProvider(metric_readers=list(readers), **kwargs)
 
 
 class MetricRecorder:
-    """Every catalog instrument, created on a MeterProvider; records :class:`MetricEvent`s."""
+    """The catalog instruments ``server`` defines, created on a MeterProvider as that server names them;
+    records :class:`MetricEvent`s (events of instruments the server lacks are dropped, as it would)."""
 
-    def __init__(self, meter_provider: Any) -> None:
+    def __init__(self, meter_provider: Any, server: c.Server = DEFAULT_SERVER) -> None:
         self._instruments: dict[str, Any] = {}
         for inst in c.INSTRUMENTS:
-            scope = SCOPE_NAMES.get(inst.domain, f"llama_stack.{inst.domain}")
-            meter = meter_provider.get_meter(scope)
+            if not inst.defined_by(server):
+                continue
+            scope = SCOPE_NAMES.get(inst.domain, f"{server.namespace}.{SERVER_SCOPES.get(inst.domain, inst.domain)}")
+            meter = meter_provider.get_meter(scope, "1.0.0")
+            kwargs = {"unit": inst.unit, "description": inst.description}
+            if inst.buckets is not None:
+                kwargs["explicit_bucket_boundaries_advisory"] = list(inst.buckets)
             create = {c.COUNTER: meter.create_counter, c.HISTOGRAM: meter.create_histogram,
                       c.UPDOWNCOUNTER: meter.create_up_down_counter}[inst.kind]
-            self._instruments[inst.name] = create(inst.name, unit=inst.unit,
-                                                  description=inst.description)
+            self._instruments[inst.name] = create(inst.otel_name(server), **kwargs)
 
     def record(self, event: MetricEvent) -> None:
-        instrument = self._instruments[event.instrument.name]
+        instrument = self._instruments.get(event.instrument.name)
+        if instrument is None:
+            return
         attributes = dict(event.attributes)
         if event.instrument.kind == c.HISTOGRAM:
             instrument.record(event.value, attributes)
@@ -785,10 +784,13 @@ def _check_reachable(base: str) -> None:
 
 
 def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DEFAULT_RATE,
-             service_name: str = DEFAULT_SERVICE_NAME,
+             service_name: str | None = None,
              progress: Callable[[dict], None] | None = None, *, seed: int | None = None,
-             check_endpoint: bool = True) -> dict:
-    """Send synthetic Llama Stack metrics and traces to ``endpoint`` for ``duration`` s.
+             check_endpoint: bool = True, server: c.Server = DEFAULT_SERVER) -> dict:
+    """Send synthetic ``server`` metrics and traces to ``endpoint`` for ``duration`` s.
+
+    Instruments are named as ``server`` names them; ``service_name`` defaults to
+    :func:`default_service_name`.
 
     About ``rate`` requests per second are simulated.  ``progress`` (if given) is
     called about once a second and once at the end with a dict: ``elapsed``,
@@ -802,6 +804,8 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
     if not (isinstance(rate, (int, float)) and 0 < rate <= MAX_RATE):
         raise UsageError(f"--rate must be between 0 and {MAX_RATE:g} requests per second, "
                          f"not {rate!r}.")
+    if service_name is None:
+        service_name = default_service_name(server)
     if not service_name or not service_name.strip():
         raise UsageError("--service-name must not be empty.")
     base = normalize_endpoint(endpoint)
@@ -831,7 +835,7 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
         tracer_provider.add_span_processor(otel.BatchSpanProcessor(
             otel.OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=EXPORT_TIMEOUT_SECONDS),
             schedule_delay_millis=EXPORT_INTERVAL_SECONDS * 1000))
-        recorder = MetricRecorder(meter_provider)
+        recorder = MetricRecorder(meter_provider, server)
         tracer = tracer_provider.get_tracer("llama_stack.demo")
         generator = EventGenerator(seed)
 
@@ -872,6 +876,7 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
     return {
         "endpoint": base,
         "service_name": service_name,
+        "naming": server.key,
         "duration": round(elapsed, 1),
         "requests": sent,
         "errors": failed,

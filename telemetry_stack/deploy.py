@@ -540,12 +540,20 @@ def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport]) -> dict
         "healthy": all(r.healthy for r in reports),
         "services": [r.as_dict() for r in reports],
         "grafana": {"url": services["grafana"].urls.get("grafana"), "user": GRAFANA_ADMIN_USER} if "grafana" in services else None,
-        "env": {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"} if otlp_http else {},
+        "env": _app_environment(otlp_http) if otlp_http else {},
     }
     return summary
 
 
 # ------------------------------------------------------------------------------------- status, down
+
+
+def _app_environment(otlp_http: str) -> dict[str, str]:
+    """What an app needs to send here: OTLP/HTTP, and exponential histograms for accurate percentiles."""
+    from telemetry_stack.catalog import EXPONENTIAL_HISTOGRAMS
+
+    name, value = EXPONENTIAL_HISTOGRAMS
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", name: value}
 
 
 def status(requested: str | None, project: str, ui) -> dict:

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from telemetry_stack.engines.base import HOST_ALIAS
 from telemetry_stack.render import CONFIG_ROOTS, COLLECTOR_METRICS_PORT, GRAFANA_DASHBOARDS_DIR
 from telemetry_stack.settings import PUBLISHED_PORTS
 from telemetry_stack.stack import HASH_LABEL, Service, Stack
@@ -154,6 +155,8 @@ def compose_document(stack: Stack) -> dict:
         # also the only one podman-compose 1.0 (Debian 12) reads correctly.
         extra_aliases = [a for a in spec.aliases if a != service.name]
         entry["networks"] = {spec.network: {"aliases": extra_aliases}} if extra_aliases else [spec.network]
+        if spec.reach_host:  # as `up` maps it on Docker (Podman 4.7 and later accept host-gateway too)
+            entry["extra_hosts"] = [f"{HOST_ALIAS}:host-gateway"]
         entry["cap_drop"] = ["ALL"]
         entry["security_opt"] = ["no-new-privileges:true"]
         entry["labels"] = dict(spec.labels)

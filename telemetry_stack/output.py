@@ -121,7 +121,7 @@ class UI:
         self._endpoints(summary)
         password = "admin" if summary.get("grafana_default_password") else "the password you set"
         self.info(f"\nGrafana login: admin / {password}")
-        self.info("\nPoint your Llama Stack app at the collector:")
+        self.info("\nPoint your OGX or Llama Stack app at the collector (and see `llama-telemetry env`):")
         for key, value in summary["env"].items():
             self.info(f"  export {key}={value}")
 

@@ -11,12 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
+from telemetry_stack import catalog
 from telemetry_stack.errors import UsageError
 from telemetry_stack.settings import SERVICES
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
-METRIC_PREFIX = "llama_stack"
 SCRAPE_INTERVAL = "5s"
 COLLECTOR_METRICS_PORT = 8889
 # The collector refuses data above the limit (less the spike allowance) instead of growing without bound.
@@ -71,15 +71,29 @@ def _environment():
 GENAI_CONTENT_PATTERN = r"^gen_ai[.](prompt|completion|input[.]messages|output[.]messages|system_instructions)([.].*)?$"
 
 
-def template_context(redact_content: bool = False) -> dict:
+# Auto-instrumentation metrics arrive unprefixed from OGX's own endpoint; Prometheus gives them the prefix
+# the collector gives them, so the dashboards read one set of names whichever path the metrics took.
+OGX_UNPREFIXED = "(" + "|".join(
+    i.prometheus_name(catalog.OGX)[len(catalog.OGX.series_prefix):] for i in catalog.INSTRUMENTS if not i.custom
+) + ")(_bucket|_sum|_count)?"
+
+
+def template_context(redact_content: bool = False, ogx_metrics: str | None = None) -> dict:
     return {
         "redact_content": redact_content,
+        "ogx_metrics": ogx_metrics,
+        "ogx_unprefixed": OGX_UNPREFIXED,
+        "ogx_prefix": catalog.OGX.series_prefix,
         "genai_content_pattern": GENAI_CONTENT_PATTERN,
         # Every container answers to its service name on its project's network (a network alias), so the
         # configs are the same for every project.
         "hosts": {name.replace("-", "_"): name for name in SERVICES},
         "ports": {"otlp_grpc": 4317, "otlp_http": 4318, "collector_health": 13133, "collector_metrics": COLLECTOR_METRICS_PORT},
-        "metric_prefix": METRIC_PREFIX,
+        # Each server's own instruments keep their prefix; every other metric gets the dashboards' server's
+        # prefix and a copy under each other server's (see telemetry_stack.catalog).
+        "server_namespaces": [s.namespace for s in catalog.SERVERS],
+        "primary_namespace": catalog.DASHBOARD_SERVER.namespace,
+        "copy_namespaces": [s.namespace for s in catalog.SERVERS if s is not catalog.DASHBOARD_SERVER],
         "collector_memory_limit_mib": COLLECTOR_MEMORY_LIMIT_MIB,
         "collector_memory_spike_mib": COLLECTOR_MEMORY_SPIKE_MIB,
         "scrape_interval": SCRAPE_INTERVAL,
@@ -96,10 +110,10 @@ def dashboard_files() -> dict[str, bytes]:
     }
 
 
-def render_files(redact_content: bool = False) -> dict[str, bytes]:
+def render_files(redact_content: bool = False, ogx_metrics: str | None = None) -> dict[str, bytes]:
     """All configuration files of the stack (the same for every project)."""
     env = _environment()
-    context = template_context(redact_content)
+    context = template_context(redact_content, ogx_metrics)
     files = {path: env.get_template(template).render(context).encode() for path, template in TEMPLATES.items()}
     files.update(dashboard_files())
     return files

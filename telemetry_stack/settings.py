@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from telemetry_stack.engines.base import HOST_ALIAS
 from telemetry_stack.errors import UsageError
 from telemetry_stack.images import IMAGES
 
@@ -62,8 +63,15 @@ class Settings:
     timeout: float = 120.0
     grafana_password: str = field(default=DEFAULT_PASSWORD, repr=False)
     redact_content: bool = False
+    # OGX's own Prometheus endpoint for our Prometheus to scrape, as HOST:PORT (None: none).
+    ogx_metrics: str | None = None
     # Where each value came from ("flag", "env NAME", "file PATH", "default"), for `llama-telemetry config`.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def ogx_metrics_on_host(self) -> bool:
+        """The OGX endpoint is on the engine's host (--ogx-metrics PORT), which the containers reach by HOST_ALIAS."""
+        return self.ogx_metrics is not None and self.ogx_metrics.startswith(HOST_ALIAS + ":")
 
     @property
     def binds_beyond_loopback(self) -> bool:
@@ -73,7 +81,7 @@ class Settings:
 # ------------------------------------------------------------------------------------ config file
 
 CONFIG_FILE_NAME = "llama-telemetry.yaml"
-CONFIG_KEYS = ("container", "project", "images", "ports", "bind", "pull", "timeout", "grafana_password", "redact_content")
+CONFIG_KEYS = ("container", "project", "images", "ports", "bind", "pull", "timeout", "grafana_password", "redact_content", "ogx_metrics")
 
 
 def user_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -155,6 +163,26 @@ def _image_ref(service: str, ref: str) -> str:
     return ref
 
 
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+
+
+def ogx_metrics_target(value: str, option: str = "--ogx-metrics") -> str:
+    """PORT (OGX on this machine) or HOST:PORT (as the containers reach it) -> HOST:PORT."""
+    text = str(value).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = HOST_ALIAS, text
+    hint = "Give the port OGX serves its metrics on (OGX_METRICS_PORT, 9464 by default), or HOST:PORT."
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"{option} {value!r}: the port must be a whole number from 1 to 65535.", hint)
+    if not _HOST_NAME.match(host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise UsageError(f"{option} {value!r}: {host!r} is not a host name or IPv4 address.", hint) from None
+    return f"{host}:{int(port)}"
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -173,6 +201,7 @@ def build_settings(
     timeout: float | None = None,
     grafana_password: str | None = None,
     redact_content: bool | None = None,
+    ogx_metrics: str | None = None,
     config_file: Path | None = None,
     sources: Mapping[str, str] | None = None,
 ) -> Settings:
@@ -259,6 +288,9 @@ def build_settings(
 
     redact = pick("redact_content", redact_content, "redact_content")
 
+    raw_ogx = pick("ogx_metrics", ogx_metrics, "ogx_metrics")
+    ogx_target = None if raw_ogx in (None, "") else ogx_metrics_target(raw_ogx, where("ogx_metrics", "--ogx-metrics"))
+
     settings = Settings(
         engine=engine,
         project=project,
@@ -271,6 +303,7 @@ def build_settings(
         timeout=timeout,
         grafana_password=password,
         redact_content=_flag(redact) if redact is not None else False,
+        ogx_metrics=ogx_target,
         sources=final_sources,
     )
     if settings.binds_beyond_loopback and password == DEFAULT_PASSWORD:
@@ -293,6 +326,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         ("timeout", f"{settings.timeout:g}", src.get("timeout", "default")),
         ("grafana_password", "(default: admin)" if settings.grafana_password == DEFAULT_PASSWORD else "(set, hidden)", src.get("grafana_password", "default")),
         ("redact_content", str(settings.redact_content).lower(), src.get("redact_content", "default")),
+        ("ogx_metrics", settings.ogx_metrics or "(none)", src.get("ogx_metrics", "default")),
     ]
     if settings.ports_auto:
         rows.append(("ports", "auto", src.get("ports_auto", "default")))

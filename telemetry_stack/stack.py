@@ -160,7 +160,7 @@ def _grafana_readiness(files: Mapping[str, bytes], password: str) -> dict:
 
 def build_stack(settings: Settings) -> Stack:
     network, container_names, volume_names = resource_names(settings.project)
-    rendered = render_files(redact_content=settings.redact_content)
+    rendered = render_files(redact_content=settings.redact_content, ogx_metrics=settings.ogx_metrics)
     files_by_service: dict[str, dict[str, bytes]] = {svc: {} for svc in SERVICES}
     for relative, content in rendered.items():
         service, path = container_path(relative)
@@ -191,6 +191,8 @@ def build_stack(settings: Settings) -> Stack:
             "ports": ports,
             "volumes": volumes,
             "network": network,
+            # Prometheus scrapes OGX on the engine's host.
+            "reach_host": svc == "prometheus" and settings.ogx_metrics_on_host,
         }
         public_fields = {**fields, "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT}}
         labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files_by_service[svc])}

@@ -16,12 +16,13 @@ import urllib.parse
 import urllib.request
 from typing import Callable
 
-from telemetry_stack.render import DATASOURCE_UIDS, METRIC_PREFIX
+from telemetry_stack.catalog import DASHBOARD_SERVER
+from telemetry_stack.render import DATASOURCE_UIDS
 from telemetry_stack.stack import GRAFANA_ADMIN_USER
 
 REQUEST_TIMEOUT = 2.0
 POLL_INTERVAL = 0.2
-VERIFY_METRIC = "telemetry_verify"  # arrives in Prometheus as llama_stack_telemetry_verify
+VERIFY_METRIC = "telemetry_verify"  # not a server's own name: arrives as ogx_telemetry_verify (and a llama_stack_ copy)
 
 
 class _Failed(Exception):
@@ -110,7 +111,7 @@ def verify_stack(summary: dict, grafana_password: str, timeout: float, ui) -> di
         return f"metric {VERIFY_METRIC} accepted by the collector"
 
     def metric_in_prometheus() -> str | None:
-        query = f'{METRIC_PREFIX}_{VERIFY_METRIC}{{verify_id="{token}"}}'
+        query = f'{DASHBOARD_SERVER.series_prefix}{VERIFY_METRIC}{{verify_id="{token}"}}'
         status, data = _http("GET", f"{urls['prometheus']}/api/v1/query?" + urllib.parse.urlencode({"query": query}))
         if status == 200 and data and data.get("data", {}).get("result"):
             return f"{query} found in Prometheus"

@@ -69,6 +69,20 @@ class PrometheusAPI:
         assert data["resultType"] == "vector", (expr, data["resultType"])
         return data["result"]
 
+    def wait_until_scraped(self, job: str, latest: str, since: float, scrapes: int = 3, timeout: float = 60) -> None:
+        """Until Prometheus has scraped ``job`` at least ``scrapes`` times (rate() and increase() need two samples;
+        one more for margin) and the ``latest`` timestamp query reads ``since`` or later (a scrape after the data
+        stopped arriving)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            count = self.query(f'count_over_time(up{{job="{job}"}}[2m])')
+            newest = self.query(latest)
+            if count and float(count[0]["value"][1]) >= scrapes and newest and float(newest[0]["value"][1]) >= since:
+                return
+            assert time.monotonic() < deadline, (
+                f"Prometheus did not scrape {job} in time: {count} {newest} {self.get('/api/v1/targets')['activeTargets']}")
+            time.sleep(1)
+
     def variable_values(self, dashboard: dict, name: str) -> list[str]:
         """The values a query variable lists, with the variables it depends on at All."""
         variables = query_variables(dashboard)

@@ -34,6 +34,12 @@ class ContainerSpec:
     volumes: Mapping[str, str]  # volume name -> mount path
     network: str
     aliases: tuple[str, ...]
+    reach_host: bool = False  # HOST_ALIAS must resolve to the machine the engine runs on
+
+
+# The name a container reaches the engine's host by. Podman (4.x and later, podman machine included) adds
+# it to every container itself; Docker needs it mapped to its host-gateway (Engine 20.10 and later).
+HOST_ALIAS = "host.containers.internal"
 
 
 @dataclass(frozen=True)

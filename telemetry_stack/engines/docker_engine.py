@@ -8,7 +8,7 @@ import docker
 import docker.errors
 import requests
 
-from telemetry_stack.engines.base import PULL_HINT, ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.base import HOST_ALIAS, PULL_HINT, ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
 from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
 
@@ -89,6 +89,7 @@ class DockerEngine:
             network_mode=spec.network,
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
+            extra_hosts={HOST_ALIAS: "host-gateway"} if spec.reach_host else None,
         )
         networking = self._api.create_networking_config(
             {spec.network: self._api.create_endpoint_config(aliases=list(spec.aliases))}

@@ -96,6 +96,7 @@ class PodmanEngine:
             networks={spec.network: {"aliases": list(spec.aliases)}},
             no_new_privileges=True,
             cap_drop=["ALL"],
+            # spec.reach_host needs nothing here: Podman gives every container HOST_ALIAS itself.
         )
         return created.id
 

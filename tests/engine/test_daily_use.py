@@ -55,10 +55,18 @@ def test_env_formats(tele):
     assert dotenv.stdout.splitlines() == [
         "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
         "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram",
         "OTEL_SERVICE_NAME=my-app",
     ]
-    assert tele("env", "--format", "github").stdout == dotenv.stdout.replace("my-app", "llama-stack")
+    # The service name defaults to the server's own: OGX's, or Llama Stack's with --naming llama-stack.
+    assert tele("env", "--format", "github").stdout == dotenv.stdout.replace("my-app", "ogx")
+    assert tele("env", "--format", "github", "--naming", "llama-stack").stdout == dotenv.stdout.replace("my-app", "llama-stack")
+    classic = tele("env", "--format", "dotenv", "--histograms", "classic").stdout.splitlines()
+    assert classic == [line for line in dotenv.stdout.replace("my-app", "ogx").splitlines() if "HISTOGRAM" not in line]
     assert tele("env", "--format", "xml").code == 2
+    for bad in (("--naming", "llama_stack"), ("--histograms", "native")):
+        result = tele("env", *bad)
+        assert result.code == 2 and bad[1] in result.stderr and "Traceback" not in result.stderr
 
 
 def test_env_without_a_stack_fails_clearly(tele):
@@ -143,4 +151,5 @@ def test_demo_sends_to_the_running_stack(tele):
     result = tele("demo", "--duration", "3", "--rate", "5", "--json")
     assert result.code == 0, result.stderr
     assert result.json["requests"] > 0 and result.json["spans"] > 0 and result.json["export_errors"] == 0
+    assert (result.json["naming"], result.json["service_name"]) == ("ogx", "ogx-demo")
     assert [d["uid"] for d in result.json["dashboards"]][0] == "llama-stack-overview"

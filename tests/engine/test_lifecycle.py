@@ -32,7 +32,11 @@ def test_up_status_up_down_volumes(tele, engine, engine_name):
     assert summary["engine"] == engine_name and summary["healthy"] is True
     assert [s["name"] for s in summary["services"]] == ["jaeger", "otel-collector", "prometheus", "grafana"]
     assert {s["action"] for s in summary["services"]} == {"created"}
-    assert summary["env"] == {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+    assert summary["env"] == {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "base2_exponential_bucket_histogram",
+    }
     assert "admin" not in first.stdout.replace('"user": "admin"', "")  # the password never appears in JSON
     assert f"Using {engine_name}" in first.stderr  # which engine and socket were chosen
     # Ready means ready: Grafana's provisioned dashboards answer the moment `up` returns (Grafana, and its

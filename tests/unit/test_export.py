@@ -284,3 +284,11 @@ def test_every_object_carries_the_standard_and_our_labels():
         assert stack.labels.items() <= labels.items()
     grafana = _by_kind(_manifests(stack), "Deployment")["grafana"]
     assert grafana["metadata"]["labels"]["app.kubernetes.io/version"] == "12.4.14"
+
+
+def test_compose_maps_the_host_alias_only_where_up_does():
+    plain = _compose(_stack())
+    assert not any("extra_hosts" in entry for entry in plain["services"].values())
+    scraping = _compose(_stack(ogx_metrics="9464"))
+    assert scraping["services"]["prometheus"]["extra_hosts"] == ["host.containers.internal:host-gateway"]
+    assert [name for name, entry in scraping["services"].items() if "extra_hosts" in entry] == ["prometheus"]

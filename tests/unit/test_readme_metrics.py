@@ -23,9 +23,11 @@ def test_script_prints_one_row_per_instrument():
     lines = _printed_table().splitlines()
     assert len(lines) == 2 + len(catalog.INSTRUMENTS)
     for inst, line in zip(catalog.INSTRUMENTS, lines[2:], strict=True):
-        assert line.startswith(f"| `{inst.name}`")
-        for series in inst.series_names:
-            assert f"`{series}`" in line
+        first = inst.otel_name(inst.servers[0]) if inst.custom else inst.name
+        assert line.startswith(f"| `{first}`")
+        for server in catalog.SERVERS:
+            if inst.defined_by(server):
+                assert f"`{inst.prometheus_name(server)}" in line, (inst.name, server.key)
         for label in inst.labels:
             assert f"`{label}`" in line
 
@@ -38,6 +40,17 @@ def test_readme_contains_exactly_the_generated_table():
         "`python scripts/readme_metrics_table.py` and paste its output into the Metrics section")
     # Exactly that table: no second, stale copy elsewhere.
     assert readme.count(table.splitlines()[0]) == 1
+
+
+def test_table_rows_are_literal_facts():
+    """Two rows written out by hand, so a renamed series shows up here, not only in the generated table."""
+    table = _printed_table()
+    assert ("| `ogx.inference.duration_seconds`<br>`llama_stack.inference.duration_seconds` | histogram | `s` | "
+            "SDK default (0, 5, 10, 25, …) | `ogx_inference_duration_seconds{_bucket,_sum,_count}`<br>"
+            "`llama_stack_inference_duration_seconds{_bucket,_sum,_count}` | `model`, `provider`, `stream`, `status` |"
+            ) in table
+    assert ("| `ogx.responses.agentic_calls_total` (OGX only) | counter | `1` | — | "
+            "`ogx_responses_agentic_calls_total` | — |") in table
 
 
 def test_readme_shows_the_demo():

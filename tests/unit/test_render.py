@@ -1,6 +1,8 @@
 """Rendered files parse, and the collector's pipelines only reference components it defines."""
 
 import json
+import re
+import subprocess
 
 import yaml
 
@@ -47,12 +49,17 @@ def test_collector_listens_where_the_host_can_reach_it():
     # No exporter namespace: that would double the prefix of Llama Stack's own llama_stack.* instruments.
     assert "namespace" not in config["exporters"]["prometheus"]
     assert config["exporters"]["prometheus"]["translation_strategy"] == "UnderscoreEscapingWithSuffixes"
-    assert config["processors"]["transform/llama_stack_prefix"]["metric_statements"] == [
+    # OGX's ogx.* and Llama Stack's llama_stack.* keep their prefix; anything else is exported under both.
+    assert config["processors"]["transform/server_prefix"]["metric_statements"] == [
         {
             "context": "metric",
-            "statements": ['set(metric.name, Concat(["llama_stack", metric.name], ".")) where not IsMatch(metric.name, "^llama_stack[.]")'],
+            "statements": [
+                'copy_metric(name=Concat(["llama_stack", metric.name], ".")) where not IsMatch(metric.name, "^(ogx|llama_stack)[.]")',
+                'set(metric.name, Concat(["ogx", metric.name], ".")) where not IsMatch(metric.name, "^(ogx|llama_stack)[.]")',
+            ],
         }
     ]
+    assert config["service"]["pipelines"]["metrics"]["processors"] == ["memory_limiter", "transform/server_prefix", "batch"]
     # Fixed limits: percentages alone make the collector refuse to start where it cannot read its memory limit.
     assert config["processors"]["memory_limiter"] == {"check_interval": "1s", "limit_mib": 512, "spike_limit_mib": 128}
 
@@ -61,6 +68,26 @@ def test_prometheus_scrapes_the_collector_and_itself():
     config = _yaml("prometheus/prometheus.yml")
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     assert targets == {"otel-collector": ["otel-collector:8889"], "prometheus": ["localhost:9090"]}
+    collector = config["scrape_configs"][0]
+    # job/instance from each app's service.name; native histograms for apps that send exponential ones.
+    assert collector["honor_labels"] is True and collector["scrape_native_histograms"] is True
+
+
+def test_prometheus_scrapes_ogx_and_prefixes_its_auto_instrumentation_metrics():
+    config = yaml.safe_load(render_files(ogx_metrics="host.containers.internal:9464")["prometheus/prometheus.yml"])
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "ogx"]
+    assert job["static_configs"] == [{"targets": ["host.containers.internal:9464"]}]
+    (rule,) = job["metric_relabel_configs"]
+    assert (rule["source_labels"], rule["target_label"], rule["replacement"]) == (["__name__"], "__name__", "ogx_${1}${2}")
+    pattern = re.compile(rule["regex"])  # Prometheus anchors the regex at both ends
+    renamed = {name: pattern.sub(lambda m: "ogx_" + m.group(1) + (m.group(2) or ""), name)
+               for name in ("gen_ai_client_token_usage_sum", "http_server_duration_milliseconds_bucket",
+                            "http_server_active_requests", "ogx_requests_total", "process_cpu_seconds_total")
+               if pattern.fullmatch(name)}
+    assert renamed == {"gen_ai_client_token_usage_sum": "ogx_gen_ai_client_token_usage_sum",
+                       "http_server_duration_milliseconds_bucket": "ogx_http_server_duration_milliseconds_bucket",
+                       "http_server_active_requests": "ogx_http_server_active_requests"}
+    assert "job_name: ogx" not in render_files()["prometheus/prometheus.yml"].decode()
 
 
 def test_grafana_datasources_and_dashboard_provider():
@@ -90,3 +117,27 @@ def test_projects_get_their_own_names():
     assert other.network == "llama-telemetry-ci" and other.service("grafana").container.name == "ci-grafana"
     assert other.service("grafana").container.aliases == ("grafana",)
     assert set(default.volumes).isdisjoint(other.volumes)
+
+
+def test_prometheus_configs_pass_the_real_promtool(tmp_path):
+    """Both variants, checked by the promtool of the pinned Prometheus release, built from its Go module."""
+    from tests.conftest import skip_or_fail
+    from tests.engine import programs
+
+    if programs.go_command() is None:
+        skip_or_fail("go", "Go is not installed: promtool cannot be built")
+    promtool = str(programs.tool_path("prometheus", "promtool"))
+    for name, ogx in (("plain", None), ("ogx", "host.containers.internal:9464")):
+        path = tmp_path / f"{name}.yml"
+        path.write_bytes(render_files(ogx_metrics=ogx)["prometheus/prometheus.yml"])
+        result = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_only_prometheus_reaches_the_host_and_only_for_a_port_on_it():
+    def reaching(**kwargs):
+        return {s.name for s in build_stack(build_settings(**kwargs)).services if s.container.reach_host}
+
+    assert reaching() == set()
+    assert reaching(ogx_metrics="9464") == {"prometheus"}
+    assert reaching(ogx_metrics="ogx:9464") == set()
