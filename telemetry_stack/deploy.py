@@ -549,11 +549,14 @@ def _summary(engine: Engine, stack: Stack, reports: list[ServiceReport]) -> dict
 
 
 def _app_environment(otlp_http: str) -> dict[str, str]:
-    """What an app needs to send here: OTLP/HTTP, and exponential histograms for accurate percentiles."""
+    """What an app needs to send here: OTLP/HTTP, exponential histograms for accurate percentiles, and no logs."""
     from telemetry_stack.catalog import EXPONENTIAL_HISTOGRAMS
 
     name, value = EXPONENTIAL_HISTOGRAMS
-    return {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", name: value}
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", name: value,
+            # The collector has no logs pipeline: an app exporting logs (opentelemetry-instrument does by default,
+            # GenAI content capture sends its events as logs) would get 404s and log export errors.
+            "OTEL_LOGS_EXPORTER": "none"}
 
 
 def status(requested: str | None, project: str, ui) -> dict:

@@ -67,8 +67,10 @@ def _environment():
     return env
 
 
-# GenAI semantic-convention attributes that carry prompt or response content (older and newer conventions).
-GENAI_CONTENT_PATTERN = r"^gen_ai[.](prompt|completion|input[.]messages|output[.]messages|system_instructions)([.].*)?$"
+# GenAI semantic-convention attributes that carry prompt or response content (older and newer conventions),
+# and tool calls' arguments and results, which carry what the model and the tool said.
+GENAI_CONTENT_PATTERN = (r"^gen_ai[.](prompt|completion|input[.]messages|output[.]messages|system_instructions"
+                         r"|tool[.]call[.](arguments|result))([.].*)?$")
 
 
 # Auto-instrumentation metrics arrive unprefixed from OGX's own endpoint; Prometheus gives them the prefix

@@ -56,6 +56,7 @@ def test_env_formats(tele):
         "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
         "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
         "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram",
+        "OTEL_LOGS_EXPORTER=none",
         "OTEL_SERVICE_NAME=my-app",
     ]
     # The service name defaults to the server's own: OGX's, or Llama Stack's with --naming llama-stack.

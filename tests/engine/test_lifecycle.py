@@ -36,6 +36,7 @@ def test_up_status_up_down_volumes(tele, engine, engine_name):
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": "base2_exponential_bucket_histogram",
+        "OTEL_LOGS_EXPORTER": "none",
     }
     assert "admin" not in first.stdout.replace('"user": "admin"', "")  # the password never appears in JSON
     assert f"Using {engine_name}" in first.stderr  # which engine and socket were chosen

@@ -61,9 +61,11 @@ def test_redact_content_is_off_by_default_and_drops_genai_content_when_on():
     assert all(GENAI_CONTENT_PATTERN in st for st in statements)
     pattern = re.compile(GENAI_CONTENT_PATTERN)
     for key in ("gen_ai.prompt", "gen_ai.prompt.0.content", "gen_ai.completion.0.content", "gen_ai.input.messages",
-                "gen_ai.output.messages", "gen_ai.system_instructions"):
+                "gen_ai.output.messages", "gen_ai.system_instructions", "gen_ai.tool.call.arguments",
+                "gen_ai.tool.call.result"):
         assert pattern.match(key), key
-    for key in ("gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.system", "gen_ai.prompt_tokens_extra"):
+    for key in ("gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.system", "gen_ai.prompt_tokens_extra",
+                "gen_ai.tool.call.id", "gen_ai.tool.name", "gen_ai.tool.call.arguments_size"):
         assert not pattern.match(key), key
     assert build_stack(build_settings(redact_content=True)).service("otel-collector").config_hash != \
         build_stack(build_settings()).service("otel-collector").config_hash
