@@ -575,6 +575,8 @@ def status(requested: str | None, project: str, ui) -> dict:
             reports.append(ServiceReport(name, info.name, info.state, healthy, urls, info.id, info.image))
         summary = _summary(engine, Stack(project, network_name, (), ()), reports)
         summary["network_present"] = engine.network(network_name) is not None
+        reboot = engine.after_reboot()
+        summary["after_reboot"] = {"comes_back": reboot.comes_back, "detail": reboot.detail, "fix": reboot.fix}
         return summary
 
 

@@ -157,6 +157,8 @@ def compose_document(stack: Stack) -> dict:
         entry["networks"] = {spec.network: {"aliases": extra_aliases}} if extra_aliases else [spec.network]
         if spec.reach_host:  # as `up` maps it on Docker (Podman 4.7 and later accept host-gateway too)
             entry["extra_hosts"] = [f"{HOST_ALIAS}:host-gateway"]
+        if spec.restart:  # as `up` does on Docker: back with the engine unless the user stopped it
+            entry["restart"] = "unless-stopped"
         entry["cap_drop"] = ["ALL"]
         entry["security_opt"] = ["no-new-privileges:true"]
         entry["labels"] = dict(spec.labels)

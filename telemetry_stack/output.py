@@ -150,6 +150,10 @@ class UI:
             health = "healthy" if svc["healthy"] else "not healthy"
             urls = "  ".join(svc["urls"].values())
             self.info(f"  {svc['name']:<15} {svc['state']:<10} {health:<12} {urls}")
+        reboot = summary.get("after_reboot")
+        if reboot:
+            verdict = {True: "comes back", False: "stays down", None: "unknown"}[reboot["comes_back"]]
+            self.info(f"After a reboot: {verdict} ({reboot['detail']})" + (f"\n  fix: {reboot['fix']}" if reboot["fix"] else ""))
 
     def show_down(self, result: dict) -> None:
         if self.json_output:

@@ -193,6 +193,8 @@ def build_stack(settings: Settings) -> Stack:
             "network": network,
             # Prometheus scrapes OGX on the engine's host.
             "reach_host": svc == "prometheus" and settings.ogx_metrics_on_host,
+            # Back after a crash, an engine restart or a reboot; `down` removes it for good.
+            "restart": True,
         }
         public_fields = {**fields, "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT}}
         labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files_by_service[svc])}

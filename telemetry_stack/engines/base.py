@@ -35,6 +35,7 @@ class ContainerSpec:
     network: str
     aliases: tuple[str, ...]
     reach_host: bool = False  # HOST_ALIAS must resolve to the machine the engine runs on
+    restart: bool = False  # comes back after its process dies, the engine restarts or the machine reboots
 
 
 # The name a container reaches the engine's host by. Podman (4.x and later, podman machine included) adds
@@ -70,6 +71,15 @@ class ResourceInfo:
 
 
 @dataclass(frozen=True)
+class RebootReport:
+    """Whether the stack's containers come back after the machine reboots, and if not (or unknown) how to make them."""
+
+    comes_back: bool | None  # None: cannot tell from here
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
 class PullEvent:
     """One progress report from an image pull (one layer, or the image as a whole)."""
 
@@ -88,6 +98,7 @@ class Engine(Protocol):
     def translate_error(self, exc: BaseException) -> "TelemetryError | None": ...
     def version(self) -> str: ...
     def rootless(self) -> bool: ...
+    def after_reboot(self) -> RebootReport: ...
     def close(self) -> None: ...
 
     def image_present(self, ref: str) -> bool: ...

@@ -8,12 +8,15 @@ import docker
 import docker.errors
 import requests
 
-from telemetry_stack.engines.base import HOST_ALIAS, PULL_HINT, ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.base import HOST_ALIAS, PULL_HINT, ContainerInfo, RebootReport, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
 from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
 
 API_TIMEOUT = 60
 
+
+# Back with the daemon (after a crash, a daemon restart or a reboot) unless the user stopped it; `down` removes it.
+RESTART_POLICY = "unless-stopped"
 
 class DockerEngine:
     name = "docker"
@@ -36,6 +39,9 @@ class DockerEngine:
 
     def rootless(self) -> bool:
         return any("rootless" in opt for opt in self._api.info().get("SecurityOptions") or [])
+
+    def after_reboot(self) -> RebootReport:
+        return RebootReport(True, f"containers have restart policy {RESTART_POLICY}: they start with the Docker daemon")
 
     def close(self) -> None:
         self._api.close()
@@ -90,6 +96,7 @@ class DockerEngine:
             security_opt=["no-new-privileges"],
             cap_drop=["ALL"],
             extra_hosts={HOST_ALIAS: "host-gateway"} if spec.reach_host else None,
+            restart_policy={"Name": RESTART_POLICY} if spec.restart else None,
         )
         networking = self._api.create_networking_config(
             {spec.network: self._api.create_endpoint_config(aliases=list(spec.aliases))}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from typing import Iterator, Mapping
 
 import podman
 import podman.errors
 import requests
 
-from telemetry_stack.engines.base import PULL_HINT, ContainerInfo, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.base import PULL_HINT, ContainerInfo, RebootReport, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
 from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
 
@@ -17,6 +18,11 @@ API_TIMEOUT = 60
 # libpod's pull stream reports text lines such as "Copying blob sha256:abc... done".
 _BLOB_LINE = re.compile(r"^(Copying (?:blob|config)) (?:sha256:)?([0-9a-f]{12})[0-9a-f]*\s*(.*)$")
 
+
+# Back after its process dies; at boot, podman-restart.service starts containers with this policy (Podman 4.x treats
+# unless-stopped like always at run time, and that unit starts only "always" ones).
+RESTART_POLICY = "always"
+RESTART_SERVICE = "podman-restart.service"
 
 class PodmanEngine:
     name = "podman"
@@ -32,6 +38,26 @@ class PodmanEngine:
 
     def rootless(self) -> bool:
         return bool(self._client.info().get("host", {}).get("security", {}).get("rootless"))
+
+    def after_reboot(self) -> RebootReport:
+        """Podman has no daemon to start containers at boot: its podman-restart.service does, if enabled."""
+        rootless = self.rootless()
+        scope = ["--user"] if rootless else []
+        enable = f"systemctl {'--user ' if rootless else ''}enable podman-restart.service"
+        fix = (f"{enable} && loginctl enable-linger $USER" if rootless else f"sudo {enable}")
+        if "/machine/" in self.url or "podman-machine" in self.url:
+            return RebootReport(None, "cannot check inside the podman machine", f"podman machine ssh {fix}")
+        try:
+            answer = subprocess.run(["systemctl", *scope, "is-enabled", RESTART_SERVICE], capture_output=True,
+                                    text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return RebootReport(None, "cannot tell: no systemctl here", fix)
+        state = answer.stdout.strip()
+        if state == "enabled":
+            return RebootReport(True, f"{RESTART_SERVICE} is enabled and starts containers with restart policy "
+                                      f"{RESTART_POLICY} at boot")
+        return RebootReport(False, f"{RESTART_SERVICE} is {state or 'not installed'}: after a reboot the stack "
+                                   "stays down until `llama-telemetry up`", fix)
 
     def close(self) -> None:
         self._client.close()
@@ -97,6 +123,7 @@ class PodmanEngine:
             no_new_privileges=True,
             cap_drop=["ALL"],
             # spec.reach_host needs nothing here: Podman gives every container HOST_ALIAS itself.
+            restart_policy={"Name": RESTART_POLICY if spec.restart else "no"},  # podman-py needs the dict
         )
         return created.id
 

@@ -77,6 +77,7 @@ def test_compose_services_equal_the_stack():
         )
         assert entry["networks"] == [spec.network] and spec.aliases == (service.name,)
         assert entry["cap_drop"] == ["ALL"] and entry["security_opt"] == ["no-new-privileges:true"]
+        assert entry["restart"] == "unless-stopped"  # back with the engine, as `up` makes them
 
         named, bound = {}, {}
         for volume in entry.get("volumes", []):
