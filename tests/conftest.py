@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,13 +49,25 @@ class Result:
         return json.loads(self.stdout)
 
 
+# Every CLI run gets its own home, config and cache directories and a working directory outside the repository,
+# so neither a developer's config file (./llama-telemetry.yaml, ~/.config/llama-telemetry/config.yaml) nor their
+# LLAMA_TELEMETRY_* and OTEL_* variables change what a test sees. Engine sockets are found as before: DOCKER_HOST,
+# CONTAINER_HOST and XDG_RUNTIME_DIR pass through.
+CLI_HOME = Path(tempfile.mkdtemp(prefix="llama-telemetry-tests-home-"))
+
+
+def cli_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a CLI run: the test's own variables over a clean, isolated base."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMA_TELEMETRY_", "OTEL_"))}
+    base.update(HOME=str(CLI_HOME), XDG_CONFIG_HOME=str(CLI_HOME / ".config"), XDG_CACHE_HOME=str(CLI_HOME / ".cache"))
+    return {**base, **(env or {})}
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180, cwd: Path | None = None) -> Result:
     """Run `python -m telemetry_stack ARGS` as a user would (a subprocess, no shared state)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("LLAMA_TELEMETRY_") or k.endswith("REQUIRE_ENGINES")}
-    full_env.update(env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "telemetry_stack", *args],
-        capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or REPO,
+        capture_output=True, text=True, env=cli_environment(env), timeout=timeout, cwd=cwd or CLI_HOME,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -62,7 +75,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
 def spawn_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
     """Start `python -m telemetry_stack ARGS` and return at once (for Ctrl-C, concurrency, --follow)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "telemetry_stack", *args], cwd=REPO, env={**os.environ, **env},
+        [sys.executable, "-m", "telemetry_stack", *args], cwd=CLI_HOME, env=cli_environment(env),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 

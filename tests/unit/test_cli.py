@@ -61,3 +61,22 @@ def test_help_lists_every_command(cli):
     assert result.code == 0
     for command in ("up", "down", "status", "render"):
         assert command in result.stdout
+
+
+def test_cli_runs_are_isolated_from_the_developers_environment(cli, monkeypatch, tmp_path):
+    """A developer's LLAMA_TELEMETRY_* variables, user config file and working-directory config file never reach the
+    CLI the tests run: each run has its own home and runs outside the repository."""
+    home = tmp_path / "home"
+    (home / ".config" / "llama-telemetry").mkdir(parents=True)
+    (home / ".config" / "llama-telemetry" / "config.yaml").write_text("project: from-user-config\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("LLAMA_TELEMETRY_PROJECT", "from-environment")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "explicit_bucket_histogram")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "llama-telemetry.yaml").write_text("project: from-cwd-config\n")
+    shown = cli("config", "--json").json
+    assert shown["config_file"] is None
+    assert shown["settings"]["project"] == {"value": "default", "source": "default"}
+    # What a test passes explicitly still arrives.
+    assert cli("config", "--json", env={"LLAMA_TELEMETRY_PROJECT": "given"}).json["settings"]["project"]["value"] == "given"
