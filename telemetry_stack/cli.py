@@ -19,7 +19,6 @@ from telemetry_stack.errors import EXIT_FAILURE, EXIT_UNHEALTHY, EXIT_USAGE, Tel
 
 app = typer.Typer(
     name="llama-telemetry",
-    help="A local observability stack for OGX and Llama Stack apps: Jaeger, OpenTelemetry Collector, Prometheus and Grafana.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -27,6 +26,23 @@ app = typer.Typer(
 )
 
 ENV = "LLAMA_TELEMETRY_"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from telemetry_stack import __version__
+
+        print(f"llama-telemetry {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """A local observability stack for OGX and Llama Stack apps: Jaeger, OpenTelemetry Collector, Prometheus and Grafana."""
+
+
 VERIFY_TIMEOUT = 60.0  # verify's own default; --timeout overrides it
 
 # Options shared by several commands. Defaults are None so a value's source (flag, env, config file) is known.

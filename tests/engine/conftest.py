@@ -12,6 +12,14 @@ from tests.conftest import REAL_PROGRAMS, record_real_programs, run_cli, skip_or
 from tests.engine.images import IMAGE_REFS, KIND_LABEL, build_images, image_labels, inspect_image
 
 ENGINE_NAMES = ("docker", "podman")
+ENGINE_DIR = __import__("pathlib").Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test under tests/engine is an engine test (`-m "not engine"` leaves them out)."""
+    for item in items:
+        if ENGINE_DIR in item.path.parents:
+            item.add_marker(pytest.mark.engine)
 
 
 @pytest.fixture(scope="session", params=ENGINE_NAMES)

@@ -80,3 +80,12 @@ def test_cli_runs_are_isolated_from_the_developers_environment(cli, monkeypatch,
     assert shown["settings"]["project"] == {"value": "default", "source": "default"}
     # What a test passes explicitly still arrives.
     assert cli("config", "--json", env={"LLAMA_TELEMETRY_PROJECT": "given"}).json["settings"]["project"]["value"] == "given"
+
+
+def test_version_is_the_one_pyproject_declares(cli):
+    import tomllib
+    from pathlib import Path
+
+    declared = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]["version"]
+    result = cli("--version")
+    assert (result.code, result.stdout) == (0, f"llama-telemetry {declared}\n")

@@ -296,6 +296,7 @@ def _promql(text: str) -> str:
     return re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", ".*", text)
 
 
+@pytest.mark.slow  # the first run builds promtool from Prometheus's Go module
 def test_every_query_is_valid_promql(built, tmp_path):
     """Checked by the promtool of the pinned Prometheus release, built from its Go module."""
     from tests.engine import programs

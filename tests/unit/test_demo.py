@@ -402,6 +402,7 @@ class _OtlpReceiver:
 
 
 @needs_sdk
+@pytest.mark.slow
 @pytest.mark.parametrize("server", catalog.SERVERS, ids=lambda s: s.key)
 def test_run_demo_sends_metrics_and_traces_over_otlp(server):
     receiver = _OtlpReceiver()

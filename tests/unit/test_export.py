@@ -115,6 +115,7 @@ def test_compose_escapes_dollar_signs_from_interpolation():
     assert compose["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "pa$$$$word-$${HOME}"
 
 
+@pytest.mark.slow
 def test_compose_file_is_accepted_by_docker_compose(tmp_path):
     """docker-compose validates against the Compose schema and resolves every bind-mount source."""
     if shutil.which("docker-compose") is None:
@@ -135,6 +136,7 @@ def test_compose_file_is_accepted_by_docker_compose(tmp_path):
 # -------------------------------------------------------------------------------------------- kubernetes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", K8S_VERSIONS)
 def test_every_manifest_validates_against_the_kubernetes_schemas(version):
     documents = _manifests(_stack(project="ci", grafana_password="not-admin"))
@@ -143,6 +145,7 @@ def test_every_manifest_validates_against_the_kubernetes_schemas(version):
         kubernetes_validate.validate(document, version, strict=True)
 
 
+@pytest.mark.slow
 def test_the_validator_rejects_a_broken_manifest():
     deployment = copy.deepcopy(_by_kind(_manifests(_stack()), "Deployment")["grafana"])
     deployment["spec"]["template"]["spec"]["securityContext"]["runAsUsr"] = 472

@@ -6,6 +6,10 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # builds a wheel and a virtual environment
+
 REPO = Path(__file__).resolve().parents[2]
 
 

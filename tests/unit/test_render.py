@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 
+import pytest
 import yaml
 
 from telemetry_stack.render import render_files
@@ -119,6 +120,7 @@ def test_projects_get_their_own_names():
     assert set(default.volumes).isdisjoint(other.volumes)
 
 
+@pytest.mark.slow  # the first run builds promtool from Prometheus's Go module
 def test_prometheus_configs_pass_the_real_promtool(tmp_path):
     """Both variants, checked by the promtool of the pinned Prometheus release, built from its Go module."""
     from tests.conftest import skip_or_fail

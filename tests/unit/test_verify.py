@@ -14,6 +14,8 @@ import pytest
 
 from telemetry_stack.verify import verify_stack
 
+pytestmark = pytest.mark.slow  # each broken part waits for verify's (short) timeout
+
 STEPS = ["send a span over OTLP/HTTP", "find it in Jaeger", "send a metric over OTLP/HTTP", "find it in Prometheus",
          "check Grafana's datasources"]
 PASSWORD = "s3cret"
