@@ -97,7 +97,8 @@ if docker_answers; then
 else
     say "starting dockerd (log: $DOCKER_LOG)"
     # No init system on CI machines: run the daemon detached in its own session.
-    setsid dockerd --host "unix://$DOCKER_SOCK" >>"$DOCKER_LOG" 2>&1 </dev/null &
+    # From /: a daemon keeps its working directory, and a removed one (a deleted checkout) breaks what it spawns.
+    (cd / && exec setsid dockerd --host "unix://$DOCKER_SOCK" >>"$DOCKER_LOG" 2>&1 </dev/null) &
     if ! wait_for docker_answers; then
         tail -n 20 "$DOCKER_LOG" >&2 || true
         die "dockerd did not answer within ${WAIT_SECONDS}s; see $DOCKER_LOG"
@@ -118,7 +119,7 @@ else
         rm -f "$PODMAN_SOCK"
     fi
     say "starting the podman API service on unix://$PODMAN_SOCK (log: $PODMAN_LOG)"
-    setsid podman system service --time=0 "unix://$PODMAN_SOCK" >>"$PODMAN_LOG" 2>&1 </dev/null &
+    (cd / && exec setsid podman system service --time=0 "unix://$PODMAN_SOCK" >>"$PODMAN_LOG" 2>&1 </dev/null) &
     if ! wait_for podman_answers; then
         tail -n 20 "$PODMAN_LOG" >&2 || true
         die "the podman API service did not answer within ${WAIT_SECONDS}s; see $PODMAN_LOG"

@@ -8,7 +8,16 @@ import docker
 import docker.errors
 import requests
 
-from telemetry_stack.engines.base import HOST_ALIAS, PULL_HINT, ContainerInfo, RebootReport, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.base import (
+    HOST_ALIAS,
+    PULL_HINT,
+    ContainerInfo,
+    ContainerSpec,
+    PullEvent,
+    RebootReport,
+    ResourceInfo,
+    split_image_ref,
+)
 from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
 

@@ -10,7 +10,15 @@ import podman
 import podman.errors
 import requests
 
-from telemetry_stack.engines.base import PULL_HINT, ContainerInfo, RebootReport, ContainerSpec, PullEvent, ResourceInfo, split_image_ref
+from telemetry_stack.engines.base import (
+    PULL_HINT,
+    ContainerInfo,
+    ContainerSpec,
+    PullEvent,
+    RebootReport,
+    ResourceInfo,
+    split_image_ref,
+)
 from telemetry_stack.engines.inspect import container_info, matching_containers, resource_info
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
 
@@ -43,7 +51,7 @@ class PodmanEngine:
         """Podman has no daemon to start containers at boot: its podman-restart.service does, if enabled."""
         rootless = self.rootless()
         scope = ["--user"] if rootless else []
-        enable = f"systemctl {'--user ' if rootless else ''}enable podman-restart.service"
+        enable = f"systemctl {'--user ' if rootless else ''}enable {RESTART_SERVICE}"
         fix = (f"{enable} && loginctl enable-linger $USER" if rootless else f"sudo {enable}")
         if "/machine/" in self.url or "podman-machine" in self.url:
             return RebootReport(None, "cannot check inside the podman machine", f"podman machine ssh {fix}")
