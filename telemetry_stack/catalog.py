@@ -123,7 +123,7 @@ def _unit_suffix(unit: str) -> str:
     raise ValueError(f"unit {unit!r} is not one the catalog knows how to name")
 
 
-def prometheus_name(otel_name: str, kind: str, unit: str, server: Server = OGX) -> str:
+def prometheus_name(otel_name: str, kind: str, unit: str, server: Server = DASHBOARD_SERVER) -> str:
     """Base Prometheus name of an instrument as our collector exports it for ``server``.
 
     A name that starts with a server's prefix keeps it (``server`` is then ignored);

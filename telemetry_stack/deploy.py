@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
@@ -575,8 +575,7 @@ def status(requested: str | None, project: str, ui) -> dict:
             reports.append(ServiceReport(name, info.name, info.state, healthy, urls, info.id, info.image))
         summary = _summary(engine, Stack(project, network_name, (), ()), reports)
         summary["network_present"] = engine.network(network_name) is not None
-        reboot = engine.after_reboot()
-        summary["after_reboot"] = {"comes_back": reboot.comes_back, "detail": reboot.detail, "fix": reboot.fix}
+        summary["after_reboot"] = asdict(engine.after_reboot())
         return summary
 
 

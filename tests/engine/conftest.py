@@ -65,6 +65,25 @@ def cli_env(engine_name: str, images: dict[str, str]) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def deployed(engine_name: str, images: dict[str, str], project: str, *up_args: str):
+    """`up --json` of a project of its own on free ports; yields (its environment, up's result); `down --volumes`
+    afterwards, whatever happened."""
+    env = {**cli_env(engine_name, images), "LLAMA_TELEMETRY_PROJECT": project, "LLAMA_TELEMETRY_PORTS": "auto"}
+    try:
+        up = run_cli("up", "--json", *up_args, env=env)
+        assert up.code == 0, up.stderr
+        yield env, up
+    finally:
+        down = run_cli("down", "--volumes", env=env)
+        assert down.code == 0, down.stderr
+
+
+def published_urls(summary: dict) -> dict[str, str]:
+    """Every URL an up/status summary publishes, by port key (otlp-http, prometheus, ...)."""
+    return {key: url for service in summary["services"] for key, url in service["urls"].items()}
+
+
 @pytest.fixture
 def stack_env(engine_name, images) -> dict[str, str]:
     return cli_env(engine_name, images)

@@ -12,9 +12,8 @@ import pytest
 from telemetry_stack import catalog
 from telemetry_stack import dashboards as d
 from telemetry_stack import demo
-from tests.conftest import run_cli
 from tests.dashboard_queries import PrometheusAPI, has_number
-from tests.engine.conftest import cli_env
+from tests.engine.conftest import deployed, published_urls
 
 RATE, SECONDS = 20, 15
 
@@ -49,11 +48,8 @@ def ogx_endpoint():
 @pytest.fixture(scope="module")
 def prometheus(engine_name, images, ogx_endpoint):
     port, recorder = ogx_endpoint
-    env = {**cli_env(engine_name, images), "LLAMA_TELEMETRY_PROJECT": "ogxscrape", "LLAMA_TELEMETRY_PORTS": "auto"}
-    try:
-        up = run_cli("up", "--json", "--ogx-metrics", str(port), env=env)
-        assert up.code == 0, up.stderr
-        api = PrometheusAPI(next(s["urls"]["prometheus"] for s in up.json["services"] if s["name"] == "prometheus"))
+    with deployed(engine_name, images, "ogxscrape", "--ogx-metrics", str(port)) as (_, up):
+        api = PrometheusAPI(published_urls(up.json)["prometheus"])
         generator = demo.EventGenerator(seed=5)
         started = time.monotonic()
         for sent in range(RATE * SECONDS):  # the demo's pace, so every series spans several scrapes
@@ -63,9 +59,6 @@ def prometheus(engine_name, images, ogx_endpoint):
         api.wait_until_scraped("ogx", 'max(timestamp(ogx_requests_total{job="ogx"}))', time.time())
         api.at = time.time()
         yield api
-    finally:
-        down = run_cli("down", "--volumes", env=env)
-        assert down.code == 0, down.stderr
 
 
 def test_prometheus_scrapes_the_endpoint_on_the_host(prometheus):

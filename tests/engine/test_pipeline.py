@@ -16,9 +16,9 @@ import pytest
 
 from telemetry_stack import catalog
 from telemetry_stack import dashboards as d
-from tests.conftest import run_cli, spawn_cli
+from tests.conftest import spawn_cli
 from tests.dashboard_queries import PrometheusAPI, grafana_interpolate, has_number, query_variables
-from tests.engine.conftest import cli_env
+from tests.engine.conftest import deployed, published_urls
 
 AGGREGATION = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
 EXPONENTIAL = "prod/ogx-exponential"
@@ -35,10 +35,7 @@ DASHBOARDS = d.build_all()
 @pytest.fixture(scope="module")
 def prometheus(engine_name, images):
     pytest.importorskip("opentelemetry.sdk", reason="the demo extra is not installed")
-    env = {**cli_env(engine_name, images), "LLAMA_TELEMETRY_PROJECT": "pipeline", "LLAMA_TELEMETRY_PORTS": "auto"}
-    try:
-        up = run_cli("up", "--json", env=env)
-        assert up.code == 0, up.stderr
+    with deployed(engine_name, images, "pipeline") as (env, up):
         # Enough requests that each vector store, operation and search mode recurs across scrapes: a series
         # seen in one scrape only has no rate, and histogram_quantile over no rate is NaN.
         demos = {
@@ -53,16 +50,13 @@ def prometheus(engine_name, images):
             summary = json.loads(out)
             assert summary["export_errors"] == 0 and summary["naming"] == APPS[service][0], summary
         demo_ended = time.time()  # their last exports are flushed when they exit
-        api = PrometheusAPI(next(s["urls"]["prometheus"] for s in up.json["services"] if s["name"] == "prometheus"))
+        api = PrometheusAPI(published_urls(up.json)["prometheus"])
         api.wait_until_scraped("otel-collector", 'min(max by (job) (timestamp({__name__=~"(ogx|llama_stack)_requests_total"})))',
                                demo_ended)
         # Every query is evaluated at this moment, however long the tests take: a dashboard opened right after
         # the demos. Its rate() windows ($__rate_interval = 1m here) then span the whole demo.
         api.at = time.time()
         yield api
-    finally:
-        down = run_cli("down", "--volumes", env=env)
-        assert down.code == 0, down.stderr
 
 
 def _ogx_only(panel: dict) -> bool:

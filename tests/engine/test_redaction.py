@@ -8,8 +8,7 @@ import time
 
 import requests
 
-from tests.conftest import run_cli
-from tests.engine.conftest import cli_env
+from tests.engine.conftest import deployed, published_urls
 
 CONTENT = {  # GenAI attributes that carry what the user, the model and the tools said
     "gen_ai.prompt.0.content": "my secret question",
@@ -26,11 +25,8 @@ def _attributes(values: dict) -> list[dict]:
 
 
 def test_redact_content_drops_genai_content_from_spans_and_span_events(engine_name, images):
-    env = {**cli_env(engine_name, images), "LLAMA_TELEMETRY_PROJECT": "redact", "LLAMA_TELEMETRY_PORTS": "auto"}
-    try:
-        up = run_cli("up", "--json", "--redact-content", env=env)
-        assert up.code == 0, up.stderr
-        urls = {name: url for s in up.json["services"] for name, url in s["urls"].items()}
+    with deployed(engine_name, images, "redact", "--redact-content") as (_, up):
+        urls = published_urls(up.json)
         trace_id, now = os.urandom(16).hex(), time.time_ns()
         span = {"traceId": trace_id, "spanId": os.urandom(8).hex(), "name": "chat llama-3", "kind": 3,
                 "startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 1_000_000),
@@ -56,6 +52,3 @@ def test_redact_content_drops_genai_content_from_spans_and_span_events(engine_na
         # why `env` prints OTEL_LOGS_EXPORTER=none.
         logs = requests.post(f"{urls['otlp-http']}/v1/logs", json={"resourceLogs": []}, timeout=5)
         assert logs.status_code == 404, logs.text
-    finally:
-        down = run_cli("down", "--volumes", env=env)
-        assert down.code == 0, down.stderr

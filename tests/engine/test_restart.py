@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import run_cli, skip_or_fail
 from tests.dashboard_queries import PrometheusAPI
-from tests.engine.conftest import cli_env, engine_cli
+from tests.engine.conftest import deployed, engine_cli, published_urls
 
 SETUP = Path(__file__).resolve().parents[2] / "scripts" / "setup-engines.sh"
 # Docker: back with the daemon unless the user stopped it. Podman: always (podman-restart.service starts only those).
@@ -26,16 +26,10 @@ BACK_WITHIN = 120  # seconds: the daemon's own restart, then each service's star
 
 @pytest.fixture
 def stack(engine_name, images):
-    env = {**cli_env(engine_name, images), "LLAMA_TELEMETRY_PROJECT": "restart", "LLAMA_TELEMETRY_PORTS": "auto"}
-    up = run_cli("up", "--json", "--verify", env=env)
-    assert up.code == 0 and up.json["verify"]["ok"], up.stderr
-    token = up.json["verify"]["service_name"].rpartition("-")[2]
-    api = PrometheusAPI(next(s["urls"]["prometheus"] for s in up.json["services"] if s["name"] == "prometheus"))
-    try:
-        yield env, api, token
-    finally:
-        down = run_cli("down", "--volumes", env=env)
-        assert down.code == 0, down.stderr
+    with deployed(engine_name, images, "restart", "--verify") as (env, up):
+        assert up.json["verify"]["ok"], up.stdout
+        token = up.json["verify"]["service_name"].rpartition("-")[2]
+        yield env, PrometheusAPI(published_urls(up.json)["prometheus"]), token
 
 
 def _inspect(engine_name: str, container: str, field: str) -> str:
