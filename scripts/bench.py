@@ -53,8 +53,9 @@ from pathlib import Path
 from collections.abc import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # tests.engine.images builds the test images (the real programs, the Grafana stand-in)
+# The suite's image builder (the real programs, the Grafana stand-in), run as a command in the checkout as
+# .ci/run runs it, never imported: it stays the one home of how the test images are built.
+IMAGE_BUILDER = "tests.engine.images"
 
 ENGINES = ("docker", "podman")
 PROJECT = "bench"
@@ -455,10 +456,38 @@ class EngineResult:
 
 
 def suite_images(engine_name: str) -> dict[str, str]:
-    from tests.engine.images import build_images
-
+    """service -> ref of the suite's test images on the engine, built (or found) by `python -m tests.engine.images
+    --json ENGINE`; its progress lines are logged as they come."""
     log(f"{engine_name}: building/checking the test images (the real Jaeger, collector and Prometheus, the Grafana stand-in) ...")
-    return build_images(engine_name, say=log)
+    argv = [sys.executable, "-m", IMAGE_BUILDER, "--json", engine_name]
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        try:
+            for line in proc.stderr:
+                lines.append(line.rstrip("\n"))
+                log(lines[-1])
+            code = proc.wait()
+        except BaseException:  # Ctrl-C or SIGTERM: the build stops with the bench, as after its own Ctrl-C
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            raise
+        finally:
+            proc.stderr.close()
+        out.seek(0)
+        text = out.read()
+    if code != 0:
+        reason = next((line for line in reversed(lines) if line.strip()), "no message")
+        raise BenchError(f"{engine_name}: `python -m {IMAGE_BUILDER}` exited {code}: {reason}")
+    try:
+        return dict(json.loads(text)[engine_name])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BenchError(f"{engine_name}: `python -m {IMAGE_BUILDER}` printed no image refs: {text.strip()[-500:]!r}") from exc
 
 
 def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli: str, result: EngineResult) -> None:

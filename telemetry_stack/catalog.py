@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 __all__ = [
     "COUNTER",
@@ -95,10 +95,10 @@ SDK_DEFAULT_BUCKETS: tuple[float, ...] = (0, 5, 10, 25, 50, 75, 100, 250, 500, 7
 # stores them as native histograms, whose percentiles are accurate whatever the latency.
 EXPONENTIAL_HISTOGRAMS = ("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "base2_exponential_bucket_histogram")
 
-COUNTER = "counter"
-HISTOGRAM = "histogram"
-UPDOWNCOUNTER = "updowncounter"
 Kind = Literal["counter", "histogram", "updowncounter"]
+COUNTER: Final = "counter"
+HISTOGRAM: Final = "histogram"
+UPDOWNCOUNTER: Final = "updowncounter"
 _KINDS = (COUNTER, HISTOGRAM, UPDOWNCOUNTER)
 
 # Units that add a word to the series name; every other allowed unit adds nothing.

@@ -13,42 +13,20 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from telemetry_stack.engines.base import HOST_ALIAS
-from telemetry_stack.render import CONFIG_ROOTS, COLLECTOR_METRICS_PORT, GRAFANA_DASHBOARDS_DIR
-from telemetry_stack.settings import PUBLISHED_PORTS
+from telemetry_stack.render import GRAFANA_DASHBOARDS_DIR
+from telemetry_stack.services import DEFINITIONS, Port, definition
 from telemetry_stack.stack import HASH_LABEL, Service, Stack
 
 COMPOSE_FILE = "compose.yaml"
 KUBERNETES_FILE = "kubernetes.yaml"
 
-# Ports a service listens on for its peers only (never published by `up`): Jaeger receives the collector's
-# OTLP, the collector exposes metrics for Prometheus. Kubernetes Services must name them.
-INTERNAL_PORTS: Mapping[str, Mapping[str, int]] = {
-    "jaeger": {"otlp-grpc": 4317, "otlp-http": 4318},
-    "otel-collector": {"metrics": COLLECTOR_METRICS_PORT},
-}
-# Kubernetes port names are at most 15 characters.
-PORT_NAMES = {"collector-health": "health"}
-COMPONENTS = {"jaeger": "tracing", "otel-collector": "collector", "prometheus": "metrics", "grafana": "dashboards"}
-STORAGE_REQUESTS = {"prometheus": "10Gi", "grafana": "1Gi"}
-# Environment variables that go into a Secret on Kubernetes: env name -> key in the Secret.
-SECRET_ENV: Mapping[str, Mapping[str, str]] = {
-    "grafana": {"GF_SECURITY_ADMIN_USER": "admin-user", "GF_SECURITY_ADMIN_PASSWORD": "admin-password"},
-}
-# Paths the images write to outside their data volumes; an emptyDir each keeps the root filesystem read-only
-# (Grafana stages plugin downloads in /tmp and logs to files under /var/log/grafana).
-SCRATCH_DIRS: Mapping[str, tuple[str, ...]] = {
-    "jaeger": ("/tmp",),
-    "otel-collector": ("/tmp",),
-    "prometheus": ("/tmp",),
-    "grafana": ("/tmp", "/var/log/grafana"),
-}
 PART_OF = "llama-telemetry"
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 def relative_path(service: str, path: str) -> str:
     """The inverse of render.container_path: ("grafana", "/etc/grafana/x.yaml") -> "grafana/x.yaml"."""
-    root = CONFIG_ROOTS[service]
+    root = definition(service).config_root
     if not path.startswith(root):
         raise ValueError(f"{path} is not below {service}'s config directory {root}")
     return f"{service}/{path[len(root):]}"
@@ -79,7 +57,7 @@ _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(_Quoted, _represent_quoted)
 
 
-_DUMP_OPTIONS = {"Dumper": _Dumper, "sort_keys": False, "default_flow_style": False, "width": 1_000_000, "allow_unicode": True}
+_DUMP_OPTIONS: dict[str, Any] = {"Dumper": _Dumper, "sort_keys": False, "default_flow_style": False, "width": 1_000_000, "allow_unicode": True}
 
 
 def _dump_all(documents: Iterable[Any]) -> str:
@@ -101,7 +79,7 @@ _COMPOSE_HEADER = """\
 #                              leaves the network: `podman network rm NAME` or `llama-telemetry down` removes it)
 #
 # The configuration files next to this file are bind-mounted read-only. They must stay readable for the
-# images' non-root users (10001, 65534, 472): keep them world-readable (0644, directories 0755).
+# images' non-root users ({users}): keep them world-readable (0644, directories 0755).
 # SELinux: every bind mount carries `z`, which relabels just those files (shared content label) so the
 # containers may read them; Docker and Podman ignore it on hosts without SELinux. The data volumes are named
 # volumes and need no relabelling.
@@ -173,10 +151,9 @@ def compose_document(stack: Stack) -> dict:
 
 
 def _health_lines(stack: Stack) -> list[str]:
-    ports = {p.key: p for p in PUBLISHED_PORTS}
     lines = []
     for service in stack.services:
-        container_port = ports[service.health.port_key].container_port
+        container_port = definition(service.name).port(service.health.port_key).number
         binding = next(b for b in service.container.ports if b.container_port == container_port)
         host = _host_ip("127.0.0.1" if binding.host_ip in ("0.0.0.0", "::") else binding.host_ip)
         lines.append(f"#   {service.name}: http://{host}:{binding.host_port}{service.health.path}\n")
@@ -186,7 +163,8 @@ def _health_lines(stack: Stack) -> list[str]:
 def compose_files(stack: Stack) -> dict[str, bytes]:
     """compose.yaml plus the configuration files it bind-mounts (the paths `render` writes)."""
     files = _config_files(stack)
-    text = _COMPOSE_HEADER + "".join(_health_lines(stack)) + "\n" + _dump(compose_document(stack))
+    users = ", ".join(dict.fromkeys(d.user for d in DEFINITIONS))
+    text = _COMPOSE_HEADER.format(users=users) + "".join(_health_lines(stack)) + "\n" + _dump(compose_document(stack))
     files[COMPOSE_FILE] = text.encode()
     return files
 
@@ -201,7 +179,7 @@ _KUBERNETES_HEADER = """\
 #   kubectl apply -n llama-telemetry -f kubernetes.yaml
 #   kubectl -n llama-telemetry port-forward service/grafana 3000:3000
 #
-# The Services are named jaeger, otel-collector, prometheus and grafana because the rendered configuration
+# The Services are named {services} because the rendered configuration
 # uses these host names: run one stack per namespace. Apps in the cluster send OTLP to
 # http://otel-collector.<namespace>:4318 (HTTP) or :4317 (gRPC).
 # Every configuration file and dashboard lives in a ConfigMap; Prometheus and Grafana keep their data on
@@ -230,7 +208,7 @@ def _selector(stack: Stack, service: str) -> dict[str, str]:
 def _labels(stack: Stack, service: Service) -> dict[str, str]:
     labels = {
         **_selector(stack, service.name),
-        "app.kubernetes.io/component": COMPONENTS[service.name],
+        "app.kubernetes.io/component": definition(service.name).component,
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": PART_OF,
     }
@@ -238,8 +216,9 @@ def _labels(stack: Stack, service: Service) -> dict[str, str]:
     if version:
         labels["app.kubernetes.io/version"] = version
     for key, value in service.container.labels.items():
-        if key != HASH_LABEL and _label_value(value) is not None:
-            labels[key] = _label_value(value)
+        label = _label_value(value)
+        if key != HASH_LABEL and label is not None:
+            labels[key] = label
     return labels
 
 
@@ -256,7 +235,7 @@ def _config_groups(service: Service) -> dict[str, tuple[str, dict[str, str]]]:
 
     A service's files go into `<service>-config`; Grafana's dashboards get their own `grafana-dashboards`.
     Keys are the paths below the base directory with "/" turned into "_" (ConfigMap keys cannot hold "/")."""
-    root = CONFIG_ROOTS.get(service.name, "/")
+    root = definition(service.name).config_root or "/"
     dashboards = root + GRAFANA_DASHBOARDS_DIR + "/" if service.name == "grafana" else None
     groups: dict[str, tuple[str, dict[str, str]]] = {}
     for path in sorted(service.files):
@@ -295,19 +274,29 @@ def _config_volumes(service: Service) -> tuple[list[dict], list[dict]]:
     return volumes, mounts
 
 
+def _port_name(port: Port) -> str:
+    return port.kubernetes_name or port.key  # Kubernetes port names are at most 15 characters
+
+
 def _container_ports(service: Service) -> list[tuple[str, int]]:
     """(name, port) of every port the container listens on: the published ones, then the internal ones."""
-    ports = [(PORT_NAMES.get(p.key, p.key), p.container_port) for p in PUBLISHED_PORTS if p.service == service.name]
-    ports += list(INTERNAL_PORTS.get(service.name, {}).items())
-    return ports
+    ports = definition(service.name).ports
+    return [(_port_name(p), p.number) for p in sorted(ports, key=lambda p: not p.published)]
 
 
 def _secret_name(service: str) -> str:
     return f"{service}-admin"
 
 
+def _secret_keys(service: Service) -> dict[str, str]:
+    """Environment variable -> key in the service's Secret."""
+    entry = definition(service.name)
+    secrets = {name: value.kubernetes_key for name, value in entry.secret_environment.items()}
+    return {**entry.kubernetes_secret_keys, **secrets}
+
+
 def _env(service: Service) -> list[dict]:
-    secret_keys = SECRET_ENV.get(service.name, {})
+    secret_keys = _secret_keys(service)
     env = []
     for name, value in service.container.environment.items():
         if name in secret_keys:
@@ -319,7 +308,7 @@ def _env(service: Service) -> list[dict]:
 
 
 def _secret(stack: Stack, service: Service) -> dict | None:
-    secret_keys = SECRET_ENV.get(service.name, {})
+    secret_keys = _secret_keys(service)
     data = {key: service.container.environment[env] for env, key in secret_keys.items() if env in service.container.environment}
     if not data:
         return None
@@ -338,7 +327,7 @@ def _claims(stack: Stack, service: Service) -> list[dict]:
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
             "metadata": _metadata(name, _labels(stack, service)),
-            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": STORAGE_REQUESTS[service.name]}}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": definition(service.name).storage_request}}},
         }
         for name in service.container.volumes
     ]
@@ -365,12 +354,12 @@ def _deployment(stack: Stack, service: Service) -> dict:
     for name, path in spec.volumes.items():
         volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": name}})
         mounts.append({"name": "data", "mountPath": path})
-    for path in SCRATCH_DIRS.get(service.name, ()):
+    for path in definition(service.name).scratch_dirs:
         volume = _dns_label(path)
         volumes.append({"name": volume, "emptyDir": {}})
         mounts.append({"name": volume, "mountPath": path})
 
-    health_port = next(p for p in PUBLISHED_PORTS if p.key == service.health.port_key)
+    health_port = definition(service.name).port(service.health.port_key)
     container: dict[str, Any] = {"name": service.name, "image": spec.image}
     if spec.command:
         container["args"] = list(spec.command)  # the command replaces the image's CMD, as with `up`
@@ -379,7 +368,7 @@ def _deployment(stack: Stack, service: Service) -> dict:
         container["env"] = env
     container["ports"] = [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in _container_ports(service)]
     container["readinessProbe"] = {
-        "httpGet": {"path": service.health.path, "port": PORT_NAMES.get(health_port.key, health_port.key)},
+        "httpGet": {"path": service.health.path, "port": _port_name(health_port)},
         "periodSeconds": 5,
         "timeoutSeconds": 2,
         "failureThreshold": 3,
@@ -434,4 +423,6 @@ def kubernetes_documents(stack: Stack) -> list[dict]:
 
 def kubernetes_files(stack: Stack) -> dict[str, bytes]:
     """kubernetes.yaml: every manifest in one multi-document file (configs and dashboards inside ConfigMaps)."""
-    return {KUBERNETES_FILE: (_KUBERNETES_HEADER + _dump_all(kubernetes_documents(stack))).encode()}
+    names = [d.name for d in DEFINITIONS]
+    header = _KUBERNETES_HEADER.format(services=", ".join(names[:-1]) + " and " + names[-1])
+    return {KUBERNETES_FILE: (header + _dump_all(kubernetes_documents(stack))).encode()}

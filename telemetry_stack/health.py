@@ -30,7 +30,7 @@ def basic_auth(user: str, password: str) -> dict[str, str]:
 def probe(url: str, timeout: float = PROBE_TIMEOUT, headers: Mapping[str, str] | None = None) -> bool:
     """True when GET url answers 200. Never raises for network trouble."""
     parsed = urlparse(url)
-    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
+    conn = http.client.HTTPConnection(parsed.hostname or "", parsed.port, timeout=timeout)
     try:
         conn.request("GET", parsed.path or "/", headers={"Connection": "close", **(headers or {})})
         response = conn.getresponse()

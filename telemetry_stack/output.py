@@ -10,13 +10,17 @@ import json
 import os
 import sys
 import time
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
+from telemetry_stack.engines.base import PullEvent
 from telemetry_stack.errors import TelemetryError
-from telemetry_stack.settings import PUBLISHED_PORTS
+from telemetry_stack.results import DoctorReport, DownResult, StackReport, StatusResult, UpResult, document
+from telemetry_stack.services import PUBLISHED_PORTS
 
 
 class UI:
+    """The terminal's Reporter (telemetry_stack.reporting), and the printer of every command's result."""
+
     def __init__(self, json_output: bool = False, quiet: bool = False):
         self.json_output = json_output
         self.quiet = quiet
@@ -41,7 +45,7 @@ class UI:
             print(error.details, file=sys.stderr)
         print(f"error: {error.one_line()}", file=sys.stderr, flush=True)
 
-    def emit_json(self, data: dict) -> None:
+    def emit_json(self, data: dict[str, Any]) -> None:
         print(json.dumps(data, indent=2), flush=True)
 
     def _console(self):
@@ -50,7 +54,7 @@ class UI:
         return Console(file=sys.stderr if self.json_output else sys.stdout)
 
     # -- progress
-    def pull_progress(self, ref: str, events: Iterator) -> None:
+    def pull_progress(self, ref: str, events: Iterator[PullEvent]) -> None:
         """Consume a pull's events, showing per-layer progress (rich bars, or a line per finished layer)."""
         if not self.interactive:
             self.info(f"Pulling {ref} ...")
@@ -64,7 +68,7 @@ class UI:
 
         with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=self._console()) as progress:
             overall = progress.add_task(f"pulling {ref}", total=None)
-            layers: dict[str, int] = {}
+            layers: dict[str, Any] = {}  # layer -> rich TaskID
             for event in events:
                 if event.layer == ref:
                     continue
@@ -111,23 +115,23 @@ class UI:
             yield update
 
     # -- results
-    def show_up(self, summary: dict) -> None:
+    def show_up(self, result: UpResult) -> None:
         if self.json_output:
-            self.emit_json(summary)
+            self.emit_json(result.to_json())
             return
-        changed = [s["name"] for s in summary["services"] if s.get("action") != "unchanged"]
+        changed = [s.name for s in result.services if s.action != "unchanged"]
         what = f"{', '.join(changed)} (re)deployed" if changed else "already up to date, nothing changed"
-        self.info(f"Stack {summary['project']!r} is healthy on {summary['engine']}: {what} in {summary['elapsed_seconds']:.1f}s.")
-        self._endpoints(summary)
-        password = "admin" if summary.get("grafana_default_password") else "the password you set"
+        self.info(f"Stack {result.project!r} is healthy on {result.engine}: {what} in {result.elapsed_seconds:.1f}s.")
+        self._endpoints(result)
+        password = "admin" if result.grafana_default_password else "the password you set"
         self.info(f"\nGrafana login: admin / {password}")
         self.info("\nPoint your OGX or Llama Stack app at the collector (and see `llama-telemetry env`):")
-        for key, value in summary["env"].items():
+        for key, value in result.env.items():
             self.info(f"  export {key}={value}")
 
-    def _endpoints(self, summary: dict) -> None:
+    def _endpoints(self, stack: StackReport) -> None:
         titles = {p.key: p.title for p in PUBLISHED_PORTS}
-        rows = [(titles[key], svc["name"], url) for svc in summary["services"] for key, url in svc["urls"].items()]
+        rows = [(titles[key], svc.name, url) for svc in stack.services for key, url in svc.urls.items()]
         if self.interactive:
             from rich.table import Table
 
@@ -141,47 +145,47 @@ class UI:
             for title, service, url in rows:
                 self.info(f"  {title:<18} {url}")
 
-    def show_status(self, summary: dict) -> None:
+    def show_status(self, result: StatusResult) -> None:
         if self.json_output:
-            self.emit_json(summary)
+            self.emit_json(result.to_json())
             return
-        self.info(f"Project {summary['project']!r} on {summary['engine']} ({summary['engine_url']}):")
-        for svc in summary["services"]:
-            health = "healthy" if svc["healthy"] else "not healthy"
-            urls = "  ".join(svc["urls"].values())
-            self.info(f"  {svc['name']:<15} {svc['state']:<10} {health:<12} {urls}")
-        reboot = summary.get("after_reboot")
+        self.info(f"Project {result.project!r} on {result.engine} ({result.engine_url}):")
+        for svc in result.services:
+            health = "healthy" if svc.healthy else "not healthy"
+            urls = "  ".join(svc.urls.values())
+            self.info(f"  {svc.name:<15} {svc.state:<10} {health:<12} {urls}")
+        reboot = result.after_reboot
         if reboot:
-            verdict = {True: "comes back", False: "stays down", None: "unknown"}[reboot["comes_back"]]
-            self.info(f"After a reboot: {verdict} ({reboot['detail']})" + (f"\n  fix: {reboot['fix']}" if reboot["fix"] else ""))
+            verdict = {True: "comes back", False: "stays down", None: "unknown"}[reboot.comes_back]
+            self.info(f"After a reboot: {verdict} ({reboot.detail})" + (f"\n  fix: {reboot.fix}" if reboot.fix else ""))
 
-    def show_down(self, result: dict) -> None:
+    def show_down(self, result: DownResult) -> None:
         if self.json_output:
-            self.emit_json(result)
+            self.emit_json(result.to_json())
             return
-        removed = result["removed_containers"]
+        removed = result.removed_containers
         self.info(f"Removed {len(removed)} container(s){': ' + ', '.join(removed) if removed else ''}.")
-        if result["removed_network"]:
-            self.info(f"Removed network {result['removed_network']}.")
-        if result["removed_volumes"]:
-            self.info(f"Removed volumes: {', '.join(result['removed_volumes'])}.")
-        if result["kept_volumes"]:
-            self.info(f"Kept data volumes {', '.join(result['kept_volumes'])} (remove them with `llama-telemetry down --volumes`).")
+        if result.removed_network:
+            self.info(f"Removed network {result.removed_network}.")
+        if result.removed_volumes:
+            self.info(f"Removed volumes: {', '.join(result.removed_volumes)}.")
+        if result.kept_volumes:
+            self.info(f"Kept data volumes {', '.join(result.kept_volumes)} (remove them with `llama-telemetry down --volumes`).")
 
-    def show_doctor(self, report: dict) -> None:
+    def show_doctor(self, report: DoctorReport) -> None:
         if self.json_output:
-            self.emit_json(report)
+            self.emit_json(report.to_json())
             return
         marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "info": "info"}
-        for check in report["checks"]:
-            line = f"[{marks[check['status']]}] {check['title']}: {check['detail']}"
-            self.info(line + (f"\n       fix: {check['fix']}" if check.get("fix") else ""))
-        self.info("\nEverything looks fine." if report["ok"] else "\nSome checks failed: see the fixes above.")
+        for check in report.checks:
+            line = f"[{marks[check.status]}] {check.title}: {check.detail}"
+            self.info(line + (f"\n       fix: {check.fix}" if check.fix else ""))
+        self.info("\nEverything looks fine." if report.ok else "\nSome checks failed: see the fixes above.")
 
     def show_config(self, rows: list[tuple[str, str, str]], config_file) -> None:
         if self.json_output:
-            self.emit_json({"config_file": str(config_file) if config_file else None,
-                            "settings": {name: {"value": value, "source": source} for name, value, source in rows}})
+            self.emit_json(document({"config_file": str(config_file) if config_file else None,
+                                     "settings": {name: {"value": value, "source": source} for name, value, source in rows}}))
             return
         self.info(f"Config file: {config_file or '(none found)'}")
         width = max(len(r[0]) for r in rows)
@@ -203,18 +207,18 @@ class UI:
 
         return update
 
-    def show_demo(self, result: dict, summary: dict) -> None:
+    def show_demo(self, result: dict[str, Any], stack: StackReport) -> None:
         if self.json_output:
-            self.emit_json(result)
+            self.emit_json(document(result))
             return
-        grafana = summary["grafana"]["url"] if summary.get("grafana") else "Grafana"
+        grafana = stack.grafana.url if stack.grafana and stack.grafana.url else "Grafana"
         self.info(f"Sent {result.get('requests', 0)} synthetic requests and {result.get('spans', 0)} spans in {result.get('duration', 0):.0f}s.")
         if result.get("export_errors"):
             self.warn(f"{result['export_errors']} exports failed; last error: {result.get('last_export_error')}")
         self.info("Open the dashboards:")
         for dashboard in result.get("dashboards", []):
             self.info(f"  {dashboard['title']:<32} {grafana}{dashboard['path']}")
-        jaeger = next((s["urls"].get("jaeger") for s in summary["services"] if s["name"] == "jaeger"), None)
+        jaeger = stack.urls.get("jaeger")
         if jaeger:
             self.info(f"  {'Traces in Jaeger':<32} {jaeger}/search?service={result.get('service_name', '')}")
 

@@ -13,31 +13,20 @@ from typing import Mapping
 
 from telemetry_stack import catalog
 from telemetry_stack.errors import UsageError
-from telemetry_stack.settings import SERVICES
+from telemetry_stack.services import DEFINITIONS, definition
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 SCRAPE_INTERVAL = "5s"
-COLLECTOR_METRICS_PORT = 8889
 # The collector refuses data above the limit (less the spike allowance) instead of growing without bound.
 COLLECTOR_MEMORY_LIMIT_MIB = 512
 COLLECTOR_MEMORY_SPIKE_MIB = 128
 DATASOURCE_UIDS = {"prometheus": "llama-telemetry-prometheus", "jaeger": "llama-telemetry-jaeger"}
 DASHBOARD_FOLDER = "Llama Stack"
-# Where each service's rendered files land inside its container (the images' own config directories).
-CONFIG_ROOTS = {
-    "otel-collector": "/etc/otelcol-contrib/",
-    "prometheus": "/etc/prometheus/",
-    "grafana": "/etc/grafana/",
-}
-GRAFANA_DASHBOARDS_DIR = "dashboards/llama-stack"
+GRAFANA_DASHBOARDS_DIR = "dashboards/llama-stack"  # below Grafana's config root
 
-TEMPLATES = {
-    "otel-collector/config.yaml": "otel-collector.yaml.j2",
-    "prometheus/prometheus.yml": "prometheus.yml.j2",
-    "grafana/provisioning/datasources/llama-telemetry.yaml": "grafana-datasources.yaml.j2",
-    "grafana/provisioning/dashboards/llama-telemetry.yaml": "grafana-dashboards.yaml.j2",
-}
+# "<service>/<path below its config root>" -> template, for every service that has config files.
+TEMPLATES = {f"{d.name}/{path}": template for d in DEFINITIONS for path, template in d.templates.items()}
 
 
 def resource_dir(name: str) -> Path:
@@ -80,6 +69,10 @@ OGX_UNPREFIXED = "(" + "|".join(
 ) + ")(_bucket|_sum|_count)?"
 
 
+def _template_name(service: str) -> str:
+    return service.replace("-", "_")
+
+
 def template_context(redact_content: bool = False, ogx_metrics: str | None = None) -> dict:
     return {
         "redact_content": redact_content,
@@ -89,8 +82,8 @@ def template_context(redact_content: bool = False, ogx_metrics: str | None = Non
         "genai_content_pattern": GENAI_CONTENT_PATTERN,
         # Every container answers to its service name on its project's network (a network alias), so the
         # configs are the same for every project.
-        "hosts": {name.replace("-", "_"): name for name in SERVICES},
-        "ports": {"otlp_grpc": 4317, "otlp_http": 4318, "collector_health": 13133, "collector_metrics": COLLECTOR_METRICS_PORT},
+        "hosts": {_template_name(d.name): d.name for d in DEFINITIONS},
+        "ports": {_template_name(d.name): {p.template_name: p.number for p in d.ports} for d in DEFINITIONS},
         # Each server's own instruments keep their prefix; every other metric gets the dashboards' server's
         # prefix and a copy under each other server's (see telemetry_stack.catalog).
         "server_namespaces": [s.namespace for s in catalog.SERVERS],
@@ -101,7 +94,7 @@ def template_context(redact_content: bool = False, ogx_metrics: str | None = Non
         "scrape_interval": SCRAPE_INTERVAL,
         "datasource_uids": DATASOURCE_UIDS,
         "dashboard_folder": DASHBOARD_FOLDER,
-        "dashboards_path": CONFIG_ROOTS["grafana"] + GRAFANA_DASHBOARDS_DIR,
+        "dashboards_path": definition("grafana").config_root + GRAFANA_DASHBOARDS_DIR,
     }
 
 
@@ -124,7 +117,7 @@ def render_files(redact_content: bool = False, ogx_metrics: str | None = None) -
 def container_path(relative: str) -> tuple[str, str]:
     """("grafana/provisioning/x.yaml") -> ("grafana", "/etc/grafana/provisioning/x.yaml")."""
     service, _, rest = relative.partition("/")
-    return service, CONFIG_ROOTS[service] + rest
+    return service, definition(service).config_root + rest
 
 
 def write_files(files: Mapping[str, bytes], output: Path) -> list[Path]:

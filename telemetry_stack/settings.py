@@ -14,32 +14,9 @@ from typing import Any, Iterable, Mapping
 
 from telemetry_stack.engines.base import HOST_ALIAS
 from telemetry_stack.errors import UsageError
-from telemetry_stack.images import IMAGES
+from telemetry_stack.services import IMAGES, PUBLISHED_PORTS, SERVICES
 
-SERVICES = ("jaeger", "otel-collector", "prometheus", "grafana")
-
-# The pinned images live with the real images' metadata (telemetry_stack/images.py).
 DEFAULT_IMAGES: Mapping[str, str] = {service: IMAGES[service].ref for service in SERVICES}
-
-
-@dataclass(frozen=True)
-class PublishedPort:
-    """A container port published on the host; `key` is what `--port KEY=N` names."""
-
-    key: str
-    service: str
-    container_port: int
-    title: str
-
-
-PUBLISHED_PORTS = (
-    PublishedPort("jaeger", "jaeger", 16686, "Jaeger UI"),
-    PublishedPort("otlp-grpc", "otel-collector", 4317, "OTLP gRPC"),
-    PublishedPort("otlp-http", "otel-collector", 4318, "OTLP HTTP"),
-    PublishedPort("collector-health", "otel-collector", 13133, "Collector health"),
-    PublishedPort("prometheus", "prometheus", 9090, "Prometheus"),
-    PublishedPort("grafana", "grafana", 3000, "Grafana"),
-)
 PORT_KEYS = tuple(p.key for p in PUBLISHED_PORTS)
 DEFAULT_PORTS: Mapping[str, int] = {p.key: p.container_port for p in PUBLISHED_PORTS}
 
@@ -122,7 +99,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _file_assignments(data: Mapping[str, Any], key: str, path: Path) -> list[str]:
+def _file_assignments(data: Mapping[str, Any], key: str, path: Path | None) -> list[str]:
     """images/ports from a config file: a mapping (or, for ports, the word auto) -> KEY=VALUE strings."""
     value = data.get(key)
     if value is None or value == "auto":
@@ -193,8 +170,8 @@ def build_settings(
     *,
     engine: str | None = None,
     project: str | None = None,
-    images: Iterable[str] = (),
-    ports: Iterable[str] = (),
+    images: Iterable[str] | None = (),
+    ports: Iterable[str] | None = (),
     ports_auto: bool | None = None,
     bind: str | None = None,
     pull: str | None = None,
@@ -207,6 +184,7 @@ def build_settings(
 ) -> Settings:
     """Validate option values into Settings. Precedence: given values (flags or environment, as `sources`
     says) > the config file > defaults; images and ports merge per service."""
+    images, ports = list(images or ()), list(ports or ())
     given_sources = dict(sources or {})
     data = load_config_file(config_file) if config_file else {}
     final_sources: dict[str, str] = {}

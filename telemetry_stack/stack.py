@@ -13,12 +13,13 @@ import json
 import tarfile
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from telemetry_stack.engines.base import ContainerSpec, PortBinding
 from telemetry_stack.health import basic_auth
-from telemetry_stack.render import DATASOURCE_UIDS, container_path, render_files
-from telemetry_stack.settings import DEFAULT_PROJECT, PUBLISHED_PORTS, SERVICES, Settings
+from telemetry_stack.render import container_path, render_files
+from telemetry_stack.services import DEFINITIONS, SERVICES, Probe, SecretSetting
+from telemetry_stack.settings import DEFAULT_PROJECT, Settings
 
 LABEL_PREFIX = "io.llama-telemetry"
 MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
@@ -27,49 +28,8 @@ SERVICE_LABEL = f"{LABEL_PREFIX}.service"
 HASH_LABEL = f"{LABEL_PREFIX}.config-hash"
 NETWORK_NAME = "llama-telemetry"
 
-# Image users: the real images' own non-root users (the config files are made readable for them).
-SERVICE_USERS = {"jaeger": "10001", "otel-collector": "10001", "prometheus": "65534", "grafana": "472"}
-SERVICE_COMMANDS: Mapping[str, tuple[str, ...]] = {
-    "jaeger": (
-        # Jaeger's built-in all-in-one config listens on localhost unless the image sets JAEGER_LISTEN_HOST;
-        # OTLP must be reachable from the collector whatever image the user picks.
-        "--set=receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317",
-        "--set=receivers.otlp.protocols.http.endpoint=0.0.0.0:4318",
-        # Jaeger v2 traces its own query service (every health probe becomes a "jaeger" trace) and, when
-        # stopped, waits 10 s to flush those spans to its own receiver, already closed: `down` took 10 s.
-        "--set=extensions.jaeger_query.enable_tracing=false",
-    ),
-    "otel-collector": ("--config=/etc/otelcol-contrib/config.yaml",),
-    "prometheus": ("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"),
-    "grafana": (),
-}
-DATA_VOLUMES = {"prometheus": "/prometheus", "grafana": "/var/lib/grafana"}
-
-
-@dataclass(frozen=True)
-class HealthProbe:
-    port_key: str
-    path: str  # liveness: what `status` asks
-
-
-
-
-# The collector's trace exporter dials Jaeger's OTLP port as it starts: started together, it often finds
-# nothing listening yet and logs a failed connection.
-STARTS_AFTER: Mapping[str, tuple[str, ...]] = {"otel-collector": ("jaeger",)}
-
-HEALTH_PROBES = {
-    "jaeger": HealthProbe("jaeger", "/api/services"),
-    "otel-collector": HealthProbe("collector-health", "/"),
-    "prometheus": HealthProbe("prometheus", "/-/ready"),
-    "grafana": HealthProbe("grafana", "/api/health"),
-}
-
-
-GRAFANA_ADMIN_USER = "admin"
-
 # Environment values that are secrets: exported manifests must not carry anything derived from them.
-SECRET_ENVIRONMENT = frozenset({"GF_SECURITY_ADMIN_PASSWORD"})
+SECRET_ENVIRONMENT = frozenset(name for d in DEFINITIONS for name in d.secret_environment)
 
 
 @dataclass(frozen=True)
@@ -77,7 +37,7 @@ class Service:
     name: str
     container: ContainerSpec
     files: Mapping[str, bytes]  # absolute path inside the container -> content
-    health: HealthProbe
+    health: Probe
     public_hash: str = ""  # the config hash without secret values, for manifests others may read
     # Readiness, what `up` waits for once `health` answers: Grafana answers /api/health before it has
     # provisioned its datasources and dashboards, so those must answer too (behind the admin login).
@@ -138,7 +98,7 @@ def resource_names(project: str) -> tuple[str, dict[str, str], dict[str, str]]:
     else:
         prefix, network = f"{project}-", f"{NETWORK_NAME}-{project}"
     containers = {svc: f"{prefix}{svc}" for svc in SERVICES}
-    volumes = {svc: f"{network}-{svc}-data" for svc in DATA_VOLUMES}
+    volumes = {d.name: f"{network}-{d.name}-data" for d in DEFINITIONS if d.data_volume}
     return network, containers, volumes
 
 
@@ -150,14 +110,6 @@ def _config_hash(spec_fields: dict, files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _grafana_readiness(files: Mapping[str, bytes], password: str) -> dict:
-    """Grafana is ready when every provisioned datasource and dashboard answers through its API."""
-    dashboards = [json.loads(content)["uid"] for path, content in sorted(files.items()) if path.endswith(".json")]
-    paths = [f"/api/datasources/uid/{uid}" for uid in DATASOURCE_UIDS.values()]
-    paths += [f"/api/dashboards/uid/{uid}" for uid in dashboards]
-    return {"ready_paths": tuple(paths), "ready_auth": (GRAFANA_ADMIN_USER, password)}
-
-
 def build_stack(settings: Settings) -> Stack:
     network, container_names, volume_names = resource_names(settings.project)
     rendered = render_files(redact_content=settings.redact_content, ogx_metrics=settings.ogx_metrics)
@@ -166,44 +118,39 @@ def build_stack(settings: Settings) -> Stack:
         service, path = container_path(relative)
         files_by_service[service][path] = content
 
-    environment = {
-        "grafana": {
-            "GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN_USER,
-            "GF_SECURITY_ADMIN_PASSWORD": settings.grafana_password,
-            "GF_USERS_ALLOW_SIGN_UP": "false",
-            "GF_ANALYTICS_REPORTING_ENABLED": "false",
-            "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
-            # Grafana 12 otherwise downloads its preinstalled plugins at every start (errors when offline).
-            "GF_PLUGINS_PREINSTALL_DISABLED": "true",
-        }
-    }
     services = []
-    for svc in SERVICES:
-        ports = tuple(
-            PortBinding(p.container_port, settings.bind, settings.ports[p.key]) for p in PUBLISHED_PORTS if p.service == svc
-        )
-        volumes = {volume_names[svc]: DATA_VOLUMES[svc]} if svc in DATA_VOLUMES else {}
-        fields = {
+    for definition in DEFINITIONS:
+        svc = definition.name
+        files = files_by_service[svc]
+        ports = tuple(PortBinding(p.number, settings.bind, settings.ports[p.key]) for p in definition.published_ports)
+        volumes = {volume_names[svc]: definition.data_volume} if definition.data_volume else {}
+        fields: dict[str, Any] = {
             "image": settings.images[svc],
-            "user": SERVICE_USERS[svc],
-            "command": SERVICE_COMMANDS[svc],
-            "environment": environment.get(svc, {}),
+            "user": definition.user,
+            "command": definition.command,
+            "environment": {
+                name: getattr(settings, value.setting) if isinstance(value, SecretSetting) else value
+                for name, value in definition.environment.items()
+            },
             "ports": ports,
             "volumes": volumes,
             "network": network,
             # Prometheus scrapes OGX on the engine's host.
-            "reach_host": svc == "prometheus" and settings.ogx_metrics_on_host,
+            "reach_host": definition.scrapes_ogx and settings.ogx_metrics_on_host,
             # Back after a crash, an engine restart or a reboot; `down` removes it for good.
             "restart": True,
         }
         public_fields = {**fields, "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT}}
-        labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files_by_service[svc])}
+        labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files)}
         spec = ContainerSpec(name=container_names[svc], labels=labels, aliases=(svc,), **fields)
+        readiness: dict[str, Any] = {}
+        if definition.ready_paths:
+            readiness["ready_paths"] = definition.ready_paths(files)
+        if definition.ready_login:
+            user, password_setting = definition.ready_login
+            readiness["ready_auth"] = (user, getattr(settings, password_setting))
         services.append(
-            Service(
-                svc, spec, files_by_service[svc], HEALTH_PROBES[svc], _config_hash(public_fields, files_by_service[svc]),
-                starts_after=STARTS_AFTER.get(svc, ()),
-                **(_grafana_readiness(files_by_service[svc], settings.grafana_password) if svc == "grafana" else {}),
-            )
+            Service(svc, spec, files, definition.health, _config_hash(public_fields, files),
+                    starts_after=definition.starts_after, **readiness)
         )
     return Stack(settings.project, network, tuple(services), tuple(volume_names.values()))

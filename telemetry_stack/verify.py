@@ -18,7 +18,9 @@ from typing import Callable
 
 from telemetry_stack.catalog import DASHBOARD_SERVER
 from telemetry_stack.render import DATASOURCE_UIDS
-from telemetry_stack.stack import GRAFANA_ADMIN_USER
+from telemetry_stack.reporting import Reporter
+from telemetry_stack.results import StackReport, VerifyResult, VerifyStep
+from telemetry_stack.services import GRAFANA_ADMIN_USER
 
 REQUEST_TIMEOUT = 2.0
 POLL_INTERVAL = 0.2
@@ -75,9 +77,9 @@ def _resource(service_name: str) -> dict:
     return {"attributes": [{"key": "service.name", "value": {"stringValue": service_name}}]}
 
 
-def verify_stack(summary: dict, grafana_password: str, timeout: float, ui) -> dict:
-    """Run every step against the stack described by a status/up summary; returns a JSON-able report."""
-    urls = {name: url for s in summary["services"] for name, url in s["urls"].items()}
+def verify_stack(stack: StackReport, grafana_password: str, timeout: float, ui: Reporter) -> VerifyResult:
+    """Run every step against the stack `up` or `status` reported."""
+    urls = stack.urls
     token = os.urandom(8).hex()
     service_name = f"llama-telemetry-verify-{token}"
     trace_id, span_id = os.urandom(16).hex(), os.urandom(8).hex()
@@ -135,17 +137,17 @@ def verify_stack(summary: dict, grafana_password: str, timeout: float, ui) -> di
         ("find it in Prometheus", lambda: _poll(deadline, metric_in_prometheus)),
         ("check Grafana's datasources", lambda: _poll(deadline, grafana_datasources)),
     ]
-    results, ok = [], True
+    result = VerifyResult(service_name, [])
     for title, step in steps:
         started = time.monotonic()
         try:
             detail, passed = step(), True
         except _Failed as exc:
-            detail, passed, ok = str(exc), False, False
+            detail, passed = str(exc), False
         latency = time.monotonic() - started
-        results.append({"step": title, "ok": passed, "seconds": round(latency, 3), "detail": detail})
+        result.steps.append(VerifyStep(title, passed, round(latency, 3), detail))
         mark = "ok  " if passed else "FAIL"
         ui.info(f"{mark} {title:<30} {latency * 1000:7.0f} ms  {detail}")
         if not passed and title.startswith("send"):
             break  # nothing to look for downstream
-    return {"ok": ok, "service_name": service_name, "steps": results}
+    return result

@@ -17,10 +17,13 @@ import shutil
 import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
 from urllib.parse import urlparse
 
 from telemetry_stack.errors import EngineUnavailable
+
+if TYPE_CHECKING:
+    from telemetry_stack.engines.base import Engine
 
 PING_TIMEOUT = 1.0
 
@@ -216,7 +219,8 @@ def connect(requested: str | None):
     return connect_to(detect(requested))
 
 
-def connect_to(candidate: Candidate):
+def connect_to(candidate: Candidate) -> Engine:
+    engine: Engine
     if candidate.engine == "docker":
         from telemetry_stack.engines.docker_engine import DockerEngine
 

@@ -6,6 +6,7 @@ from typing import Iterator, Mapping
 
 import docker
 import docker.errors
+import docker.utils
 import requests
 
 from telemetry_stack.engines.base import (
@@ -40,7 +41,7 @@ class DockerEngine:
             version=api_version or "auto",
             timeout=API_TIMEOUT,
             use_ssh_client=url.startswith("ssh://"),
-            tls=docker.utils.kwargs_from_env().get("tls") if tls else False,
+            tls=(docker.utils.kwargs_from_env().get("tls") or False) if tls else False,
         )
 
     def version(self) -> str:
@@ -108,7 +109,8 @@ class DockerEngine:
             restart_policy={"Name": RESTART_POLICY} if spec.restart else None,
         )
         networking = self._api.create_networking_config(
-            {spec.network: self._api.create_endpoint_config(aliases=list(spec.aliases))}
+            # docker-py takes {network: endpoint config}; types-docker's stub says a single config.
+            {spec.network: self._api.create_endpoint_config(aliases=list(spec.aliases))}  # type: ignore[arg-type]
         )
         created = self._api.create_container(
             spec.image,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import podman
 import podman.errors
@@ -92,7 +92,10 @@ class PodmanEngine:
 
     def _pull(self, ref: str) -> Iterator[PullEvent]:
         repo, tag = split_image_ref(ref)
-        stream = self._client.images.pull(repo, tag=tag, stream=True, decode=True, compatMode=False)
+        # With stream=True podman-py yields decoded dicts (its annotations name every mode's type at once).
+        stream: Iterator[dict[str, Any]] = self._client.images.pull(  # type: ignore[assignment]
+            repo, tag=tag, stream=True, decode=True, compatMode=False
+        )
         for event in stream:
             if event.get("error"):
                 raise TelemetryError(f"Pulling {ref} failed: {event['error']}", PULL_HINT)
@@ -163,11 +166,11 @@ class PodmanEngine:
             pass
 
     def logs(self, container_id: str, tail: int) -> str:
-        chunks = self._client.containers.get(container_id).logs(tail=tail)
+        chunks: Iterator[bytes] = self._client.containers.get(container_id).logs(tail=tail)  # type: ignore[assignment]
         return b"".join(chunks).decode(errors="replace")
 
     def stream_logs(self, container_id: str, tail: int, follow: bool) -> Iterator[bytes]:
-        return self._client.containers.get(container_id).logs(stream=True, follow=follow, tail=tail)
+        return self._client.containers.get(container_id).logs(stream=True, follow=follow, tail=tail)  # type: ignore[return-value]
 
     # networks and volumes
     def network(self, name: str) -> ResourceInfo | None:

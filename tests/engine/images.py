@@ -6,20 +6,29 @@ Prometheus are built from their Go modules at the pinned releases (tests/engine/
 (AGPL, not buildable from modules) is a busybox stand-in (tests/engine/image-files/grafana/) that answers
 the parts of the HTTP API the product uses and fails the way Grafana fails. This module assembles each
 root filesystem, writes it as a tarball and imports it with `docker import` / `podman import`, with the
-USER, ENTRYPOINT, CMD, ENV, EXPOSE, VOLUME and WORKDIR of the real image (telemetry_stack/images.py).
+USER, ENTRYPOINT, CMD, ENV, EXPOSE, VOLUME and WORKDIR of the real image (telemetry_stack/services.py).
 Tests may use the engine CLIs; the product never does.
+
+Every file of our own in the images is a real file under tests/engine/image-files/ (base/ for the busybox
+system the Jaeger, Prometheus and Grafana images share, then one directory per service); this module only
+says where each goes, with which owner and mode, beside the programs, busybox and the host's CA bundle.
+What is generated stays generated from its one home: /etc/passwd and /etc/group from the users below, the
+import instructions (USER, ENTRYPOINT, ...) from the image records.
 
     from tests.engine.images import build_images
     refs = build_images("docker")      # {"jaeger": "localhost/llama-telemetry-test/jaeger:2.13.0", ...}
 
 Images are imported again only when their content changes: each carries a label with the hash of its
-root filesystem and import options. `python -m tests.engine.images docker podman` builds them by hand.
+root filesystem and import options (the files' bytes, paths, owners and modes, never where this checkout
+keeps them). `python -m tests.engine.images docker podman` builds them by hand; with --json it prints
+{engine: {service: ref}} for programs that use the images (scripts/bench.py runs it so, as a command).
 The tarball is written with tarfile rather than from a directory tree, so file ownership (472, 65534,
 ...) does not need root on the build side.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -33,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from telemetry_stack.images import IMAGES, ImageRecord
+from telemetry_stack.services import IMAGES, ImageRecord
 from tests.engine.programs import ensure_built, file_lock
 
 REPOSITORY = "localhost/llama-telemetry-test"
@@ -43,6 +52,10 @@ ENGINES = ("docker", "podman")
 
 HASH_LABEL = "io.llama-telemetry-test.rootfs-hash"
 BUSYBOX = Path("/bin/busybox")
+# What goes into the images besides the programs and busybox: the base system's files, small default configs
+# of our own at the paths where the real images ship theirs (`up` copies its own over them), and the Grafana
+# stand-in's files.
+IMAGE_FILES = Path(__file__).resolve().parent / "image-files"
 
 # Fixed metadata makes the tarball (and so its hash) depend on content only.
 _MTIME = 1_700_000_000
@@ -138,6 +151,11 @@ def _rel(path: str) -> str:
     return str(PurePosixPath(path.lstrip("/")))
 
 
+def _add_image_file(fs: RootFS, path: str, source: str, mode: int = 0o644, uid: int = 0, gid: int = 0) -> None:
+    """Put tests/engine/image-files/<source> into the image at path (its bytes; owner and mode as given)."""
+    fs.file(path, (IMAGE_FILES / source).read_bytes(), mode=mode, uid=uid, gid=gid)
+
+
 @dataclass(frozen=True)
 class _User:
     name: str
@@ -174,7 +192,7 @@ def _base(user: _User = _NOBODY) -> RootFS:
         "".join(f"{u.name}:x:{u.uid}:{u.gid}::{u.home}:/bin/sh\n" for u in sorted(users, key=lambda u: u.uid)),
     )
     fs.file("etc/group", "".join(f"{name}:x:{gid}:\n" for name, gid in sorted(groups, key=lambda g: g[1])))
-    fs.file("etc/nsswitch.conf", "hosts: files dns\n")
+    _add_image_file(fs, "etc/nsswitch.conf", "base/nsswitch.conf")
     if user.home != "/nonexistent":
         fs.dir(user.home, mode=0o755, uid=user.uid, gid=user.gid)
     return fs
@@ -184,9 +202,6 @@ def _base(user: _User = _NOBODY) -> RootFS:
 # The images: the three real programs, and the Grafana stand-in
 # --------------------------------------------------------------------------
 
-# What goes into the images besides the programs: small default configs of our own at the paths where the
-# real images ship theirs (`up` copies its own over them), and the Grafana stand-in's scripts.
-IMAGE_FILES = Path(__file__).resolve().parent / "image-files"
 KIND_LABEL = "io.llama-telemetry-test.program"  # "real" (built from its Go modules) or "stand-in"
 BUILD_LABEL = "io.llama-telemetry-test.binary-sha256"  # the real program's binary, as built and cached
 HOST_CA_CERTIFICATES = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -203,7 +218,7 @@ def _jaeger(binary: Path) -> _Image:
     # jaegertracing/jaeger: alpine (a shell and busybox tools) with the binary under /cmd/jaeger.
     fs = _base()
     fs.copy("cmd/jaeger/jaeger-linux", binary, mode=0o755)
-    fs.copy("cmd/jaeger/sampling-strategies.json", IMAGE_FILES / "jaeger" / "sampling-strategies.json", mode=0o644)
+    _add_image_file(fs, "cmd/jaeger/sampling-strategies.json", "jaeger/sampling-strategies.json")
     return _Image(fs, "real", binary)
 
 
@@ -212,7 +227,7 @@ def _otel_collector(binary: Path, config_dir_mode: int = 0o755) -> _Image:
     fs = RootFS()
     fs.copy("otelcol-contrib", binary, mode=0o755)
     fs.dir("etc/otelcol-contrib", mode=config_dir_mode)
-    fs.copy("etc/otelcol-contrib/config.yaml", IMAGE_FILES / "otel-collector" / "config.yaml", mode=0o644)
+    _add_image_file(fs, "etc/otelcol-contrib/config.yaml", "otel-collector/config.yaml")
     if HOST_CA_CERTIFICATES.is_file():
         fs.copy("etc/ssl/certs/ca-certificates.crt", HOST_CA_CERTIFICATES, mode=0o644)
     return _Image(fs, "real", binary)
@@ -223,7 +238,7 @@ def _prometheus(binary: Path) -> _Image:
     fs = _base()
     fs.copy("bin/prometheus", binary, mode=0o755)
     fs.dir("etc/prometheus", uid=65534, gid=65534)
-    fs.file("etc/prometheus/prometheus.yml", (IMAGE_FILES / "prometheus" / "prometheus.yml").read_bytes(), uid=65534, gid=65534)
+    _add_image_file(fs, "etc/prometheus/prometheus.yml", "prometheus/prometheus.yml", uid=65534, gid=65534)
     fs.dir("prometheus", mode=0o775, uid=65534, gid=65534)
     return _Image(fs, "real", binary)
 
@@ -236,10 +251,10 @@ def _grafana() -> _Image:
     for sub in ("", "/datasources", "/dashboards", "/notifiers", "/plugins", "/access-control", "/alerting"):
         fs.dir(f"etc/grafana/provisioning{sub}", mode=0o775, uid=472, gid=0)
     # /etc/grafana/dashboards is deliberately absent, as in the real image.
-    fs.file("etc/grafana/grafana.ini", "; test stand-in: settings come from GF_* variables\n")
+    _add_image_file(fs, "etc/grafana/grafana.ini", "grafana/grafana.ini")
     fs.dir("usr/share/grafana/bin")
-    fs.copy("run.sh", IMAGE_FILES / "grafana" / "run.sh", mode=0o755)
-    fs.copy("lib/stand-in/grafana-api.sh", IMAGE_FILES / "grafana" / "grafana-api.sh", mode=0o755)
+    _add_image_file(fs, "run.sh", "grafana/run.sh", mode=0o755)
+    _add_image_file(fs, "lib/stand-in/grafana-api.sh", "grafana/grafana-api.sh", mode=0o755)
     return _Image(fs, "stand-in")
 
 
@@ -327,7 +342,7 @@ def ensure_image(engine: str, ref: str, image: _Image, changes: list[str]) -> st
 def build_images(engine: str, say=lambda line: None) -> dict[str, str]:
     """Build (or reuse) the four test images on engine ("docker" or "podman"): the real Jaeger, collector
     and Prometheus (built from their Go modules first if not cached) and the Grafana stand-in, each with
-    its real image's metadata (telemetry_stack.images).
+    its real image's metadata (telemetry_stack.services).
 
     Returns service -> image ref. Cheap after the first call: images whose content hash label matches
     are kept, and results are cached per process.
@@ -353,10 +368,28 @@ def locked_collector_image(engine: str) -> str:
     return ensure_image(engine, f"{REPOSITORY}/otel-collector:locked-config", image, image_changes(IMAGES["otel-collector"]))
 
 
-if __name__ == "__main__":
-    for name in sys.argv[1:] or list(ENGINES):
+def main(argv: list[str] | None = None) -> int:
+    """Build (or reuse) the test images on each engine. Progress goes to stderr; stdout gets a listing, or
+    with --json {engine: {service: ref}} (what scripts/bench.py reads)."""
+    parser = argparse.ArgumentParser(prog="python -m tests.engine.images", description=main.__doc__)
+    parser.add_argument("engines", nargs="*", metavar="ENGINE", help=f"{' and/or '.join(ENGINES)} (default: both)")
+    parser.add_argument("--json", action="store_true", help="print {engine: {service: image ref}} as JSON on stdout")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.engines if name not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine {unknown[0]!r}; expected one of {', '.join(ENGINES)}")
+    refs = {}
+    for name in args.engines or list(ENGINES):
         started = time.monotonic()
-        built = build_images(name, say=lambda line: print(line, file=sys.stderr, flush=True))
-        print(f"{name}: {len(built)} images in {time.monotonic() - started:.1f}s")
-        for svc, image_ref in built.items():
-            print(f"  {svc:15} {image_ref}")
+        refs[name] = build_images(name, say=lambda line: print(line, file=sys.stderr, flush=True))
+        if not args.json:
+            print(f"{name}: {len(refs[name])} images in {time.monotonic() - started:.1f}s")
+            for svc, image_ref in refs[name].items():
+                print(f"  {svc:15} {image_ref}")
+    if args.json:
+        print(json.dumps(refs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """Build the real Jaeger, OpenTelemetry Collector and Prometheus from their Go modules, at the pinned releases.
 
 No registry is reachable from the test machines, but the Go module proxy is: each program is built from
-its own module at the version `telemetry_stack.images` pins (the collector with the OpenTelemetry Collector
+its own module at the version `telemetry_stack.services` pins (the collector with the OpenTelemetry Collector
 Builder and exactly the components our rendered configs use), then packed into an image by
 `tests.engine.images`. Builds are cached per recipe under $LLAMA_TELEMETRY_TEST_CACHE (default
 ~/.cache/llama-telemetry-tests): a warm run builds nothing.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
 
-from telemetry_stack.images import IMAGES
+from telemetry_stack.services import IMAGES
 
 GO_BUILD_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false -trimpath"}
 LDFLAGS = "-s -w"  # no symbol tables: smaller images; the build info (`go version -m`) stays

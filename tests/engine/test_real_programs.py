@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from telemetry_stack.deploy import STOP_TIMEOUT
-from telemetry_stack.images import IMAGES
+from telemetry_stack.services import IMAGES
 from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import build_stack, resource_names
 from tests.conftest import REAL_PROGRAMS, skip_or_fail

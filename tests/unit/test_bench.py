@@ -1,10 +1,14 @@
-"""The pure parts of scripts/bench.py: medians, paired ratios, target verdicts and the table. No engines."""
+"""The pure parts of scripts/bench.py: medians, paired ratios, target verdicts and the table; and how it gets
+the suite's test images (the builder run as a command, never imported). No engines."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import json
 import math
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -141,3 +145,56 @@ def test_in_process_floor_and_start_up_are_reported_not_judged(bench):
     reported = [r for r in rows.values() if "in-process" in r.metric or "start-up" in r.metric]
     assert len(reported) == 6 and all(r.result == "-" for r in reported)
     assert bench.missed(list(rows.values())) == []  # far above the in-process floor, yet no target is judged on it
+
+
+def test_the_scripts_never_import_the_test_package():
+    """The bench reaches the suite's image builder as a command: no `tests` import, no sys.path changes."""
+    for script in (BENCH_PATH, BENCH_PATH.with_name("bench_floor.py")):
+        tree = ast.parse(script.read_text())
+        imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        assert not [name for name in imported if name == "tests" or name.startswith("tests.")], script.name
+        paths = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "path"
+                 and isinstance(node.value, ast.Name) and node.value.id == "sys"]
+        assert not paths, f"{script.name} changes sys.path"
+
+
+def _fake_builder(tmp_path, body: str) -> None:
+    (tmp_path / "fake_builder.py").write_text(textwrap.dedent(body))
+
+
+def test_suite_images_are_the_refs_the_builder_command_prints(bench, tmp_path, monkeypatch, capsys):
+    _fake_builder(tmp_path, """
+        import json, sys
+        assert sys.argv[1:] == ["--json", "podman"], sys.argv
+        print("building prometheus v3.16.0 from its Go modules ...", file=sys.stderr)
+        print(json.dumps({"podman": {"prometheus": "localhost/x/prometheus:v3.16.0"}}))
+    """)
+    monkeypatch.setattr(bench, "REPO", tmp_path)  # where the command runs: the checkout
+    monkeypatch.setattr(bench, "IMAGE_BUILDER", "fake_builder")
+    assert bench.suite_images("podman") == {"prometheus": "localhost/x/prometheus:v3.16.0"}
+    assert "building prometheus v3.16.0 from its Go modules ..." in capsys.readouterr().err  # logged as it came
+
+
+def test_a_failed_image_build_is_a_bench_error_with_its_reason(bench, tmp_path, monkeypatch):
+    _fake_builder(tmp_path, """
+        import sys
+        print("RuntimeError: the podman command is not installed", file=sys.stderr)
+        sys.exit(1)
+    """)
+    monkeypatch.setattr(bench, "REPO", tmp_path)
+    monkeypatch.setattr(bench, "IMAGE_BUILDER", "fake_builder")
+    with pytest.raises(bench.BenchError, match="exited 1: RuntimeError: the podman command is not installed"):
+        bench.suite_images("podman")
+
+
+def test_the_image_builder_command_prints_what_the_bench_reads(bench, monkeypatch, capsys):
+    from tests.engine import images
+
+    monkeypatch.setattr(images, "build_images", lambda engine, say: {svc: f"{engine}/{ref}" for svc, ref in images.IMAGE_REFS.items()})
+    assert bench.IMAGE_BUILDER == images.__name__
+    assert images.main(["--json", "docker", "podman"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {engine: {svc: f"{engine}/{ref}" for svc, ref in images.IMAGE_REFS.items()} for engine in ("docker", "podman")}
+    with pytest.raises(SystemExit):
+        images.main(["lxc"])

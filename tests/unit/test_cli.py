@@ -37,7 +37,7 @@ def test_environment_variables_are_read(cli):
 def test_json_errors_keep_stdout_machine_readable(cli):
     result = cli("up", "--json", "--pull", "sometimes")
     assert result.code == 2
-    assert json.loads(result.stdout) == {"error": result.stderr.strip().removeprefix("error: "), "exit_code": 2}
+    assert json.loads(result.stdout) == {"schema_version": 1, "error": result.stderr.strip().removeprefix("error: "), "exit_code": 2}
 
 
 def test_render_writes_configs_and_dashboards(cli, tmp_path):

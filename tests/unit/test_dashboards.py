@@ -12,6 +12,7 @@ import pytest
 
 from telemetry_stack import catalog
 from telemetry_stack import dashboards as d
+from telemetry_stack.dashboards import promql
 from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -402,14 +403,14 @@ RATE = "rate(%s[$__rate_interval])"
 def test_histogram_helpers_literally():
     inst = catalog.INFERENCE_DURATION
     classic, native = SEL % "_count", SEL % ""
-    assert d._observations(inst, ["model"]) == f"(sum({RATE % classic}) or histogram_count(sum({RATE % native})))"
-    assert d._average(inst, ["model"], by=["provider"]) == (
+    assert promql._observations(inst, ["model"]) == f"(sum({RATE % classic}) or histogram_count(sum({RATE % native})))"
+    assert promql._average(inst, ["model"], by=["provider"]) == (
         f"((sum by (provider) ({RATE % (SEL % '_sum')}) / sum by (provider) ({RATE % classic})) or "
         f"histogram_avg(sum by (provider) ({RATE % native})))")
-    assert d._quantile(0.95, inst, ["model"]) == (
+    assert promql._quantile(0.95, inst, ["model"]) == (
         f"(histogram_quantile(0.95, sum by (le) ({RATE % (SEL % '_bucket')})) or "
         f"histogram_quantile(0.95, sum({RATE % native})))")
     tokens = catalog.GEN_AI_TOKEN_USAGE
-    assert d._sum_rate(tokens, by=["gen_ai.token.type"]) == (
+    assert promql._sum_rate(tokens, by=["gen_ai.token.type"]) == (
         '(sum by (gen_ai_token_type) (rate(ogx_gen_ai_client_token_usage_sum{job=~"$service"}[$__rate_interval])) or '
         'histogram_sum(sum by (gen_ai_token_type) (rate(ogx_gen_ai_client_token_usage{job=~"$service"}[$__rate_interval]))))')

@@ -289,7 +289,7 @@ def test_run_demo_rejects_bad_options(kwargs):
 def test_missing_sdk_says_what_to_install(monkeypatch):
     module = "opentelemetry.exporter.otlp.proto.http.metric_exporter"
     monkeypatch.setitem(sys.modules, module, None)  # makes the import fail
-    demo._otel.cache_clear()  # an earlier test may have loaded the SDK already
+    demo.otel._otel.cache_clear()  # an earlier test may have loaded the SDK already
     with pytest.raises(TelemetryError) as caught:
         demo.run_demo("http://127.0.0.1:4318", 1, 1, "x", None)
     assert "pip install 'llama-telemetry[demo]'" in caught.value.one_line()

@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from telemetry_stack import health
-from telemetry_stack.deploy import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, run_concurrently, survey
+from telemetry_stack.planning import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, survey
+from telemetry_stack.session import run_concurrently
 from telemetry_stack.engines.base import ContainerInfo, ResourceInfo
 from telemetry_stack.engines.inspect import matching_containers
 from telemetry_stack.errors import ConflictError

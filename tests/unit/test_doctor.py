@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import asdict
 
 import pytest
 
 from telemetry_stack import doctor
 from telemetry_stack.engines.base import ContainerInfo, PortBinding, ResourceInfo
+from telemetry_stack.results import Check, DoctorReport
 from telemetry_stack.settings import build_settings
 
 OURS = {"io.llama-telemetry.managed": "true", "io.llama-telemetry.project": "default"}
@@ -32,7 +34,7 @@ class Engine:
 
 
 def _findings(engine, **settings) -> dict[str, dict]:
-    return {c["title"]: c for c in doctor._stack_checks(engine, build_settings(**settings))}
+    return {c.title: asdict(c) for c in doctor._stack_checks(engine, build_settings(**settings))}
 
 
 @pytest.fixture
@@ -84,14 +86,14 @@ def test_volumes_ours_absent_or_foreign():
 
 
 def test_any_failure_fails_the_report():
-    assert doctor._report([doctor._check("ok", "a", "b"), doctor._check("info", "c", "d")])["ok"] is True
-    assert doctor._report([doctor._check("ok", "a", "b"), doctor._check("fail", "c", "d", "fix")])["ok"] is False
+    assert DoctorReport([Check("ok", "a", "b"), Check("info", "c", "d")]).to_json()["ok"] is True
+    assert DoctorReport([Check("ok", "a", "b"), Check("fail", "c", "d", "fix")]).to_json()["ok"] is False
 
 
 def test_selinux(tmp_path):
     enforce = tmp_path / "enforce"
-    assert doctor.selinux_check(enforce)["detail"] == "not enabled"
+    assert doctor.selinux_check(enforce).detail == "not enabled"
     enforce.write_text("1\n")
-    assert doctor.selinux_check(enforce)["detail"].startswith("enforcing;")
+    assert doctor.selinux_check(enforce).detail.startswith("enforcing;")
     enforce.write_text("0\n")
-    assert doctor.selinux_check(enforce)["detail"].startswith("permissive;")
+    assert doctor.selinux_check(enforce).detail.startswith("permissive;")

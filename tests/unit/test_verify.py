@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from telemetry_stack.results import ServiceReport, StackReport
 from telemetry_stack.verify import verify_stack
 
 pytestmark = pytest.mark.slow  # each broken part waits for verify's (short) timeout
@@ -81,7 +82,8 @@ class Stack:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.summary = {"services": [{"urls": {"otlp-http": base, "jaeger": base, "prometheus": base, "grafana": base}}]}
+        urls = {"otlp-http": base, "jaeger": base, "prometheus": base, "grafana": base}
+        self.report = StackReport("docker", "unix://", "default", "llama-telemetry", [ServiceReport("all", "all", "running", True, urls)], None, {})
 
 
 class Lines:
@@ -101,7 +103,7 @@ def stack():
 
 
 def _verify(stack: Stack, password: str = PASSWORD, timeout: float = 0.5) -> dict:
-    return verify_stack(stack.summary, password, timeout, Lines())
+    return verify_stack(stack.report, password, timeout, Lines()).to_json()
 
 
 def _outcome(report: dict) -> dict[str, bool]:

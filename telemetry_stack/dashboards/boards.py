@@ -1,395 +1,51 @@
-"""The six Grafana dashboards, built as plain dicts from :mod:`telemetry_stack.catalog`.
-
-Series and label names come only from the catalog; this module adds layout,
-PromQL shape and Grafana conventions.  A server's own instruments are selected
-under both servers' prefixes (``{__name__=~"(ogx|llama_stack)_..."}``), so the
-same dashboards serve OGX 1.x and Llama Stack 0.7.x, and a stack receiving both.
-Every histogram query works on classic bucket series and on the native
-histograms Prometheus stores when an app sends exponential histograms.
-
-Built as plain dicts rather than with grafana-foundation-sdk: its builders write
-dashboard links into the controls menu (``placement: inControlsMenu``, no builder
-to turn it off), hide time-series legends and leave stat reductions empty unless
-told otherwise, and its PyPI versions resolve to a Grafana 10.1 build unless
-pinned; nor does it help with the catalog-driven PromQL, most of this module.
-
-``scripts/build_dashboards.py`` writes
-the result to ``dashboards/<slug>.json``; a unit test keeps those files equal
-to what :func:`build_all` returns.
-"""
+"""The six boards, each a function returning its dashboard dict, and the files they are written to."""
 
 from __future__ import annotations
 
 import json
-import re
-import urllib.parse
-from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from telemetry_stack import catalog as c
-from telemetry_stack.catalog import Instrument
+from telemetry_stack.dashboards.grafana import (
+    ERROR_RATIO,
+    JAEGER_LINK,
+    LATENCY_NOTE,
+    NEUTRAL,
+    SCHEMA_VERSION,
+    Dashboard,
+    Panel,
+    _dashboard_links,
+    _datasource_variable,
+    _latency,
+    _layout,
+    _legend,
+    _only_note,
+    _panel_link,
+    _query_variable,
+    _service_variable,
+    _target,
+    _trace_service_variable,
+    stat,
+    table,
+    timeseries,
+)
+from telemetry_stack.dashboards.promql import (
+    NOT_SUCCESS,
+    _average,
+    _by,
+    _error_ratio,
+    _increase,
+    _observations,
+    _quantile,
+    _rate,
+    _selector,
+    _sum_rate,
+)
 
-__all__ = [
-    "PROMETHEUS_DATASOURCE_UID",
-    "JAEGER_DATASOURCE_UID",
-    "SERVICE_VARIABLE",
-    "SERVICE_LABEL",
-    "SCHEMA_VERSION",
-    "TAGS",
-    "SLUGS",
-    "build_all",
-    "render",
-    "write_all",
-]
-
-PROMETHEUS_DATASOURCE_UID = "llama-telemetry-prometheus"
-JAEGER_DATASOURCE_UID = "llama-telemetry-jaeger"
-SCHEMA_VERSION = 42  # the latest of Grafana 12.4 (dashboard schema v1's last)
 TAGS = ["llama-stack", "llama-telemetry"]
-RATE_WINDOW = "$__rate_interval"
-RANGE_WINDOW = "$__range"
-DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
-Dashboard = dict[str, Any]
-Panel = dict[str, Any]
-Matcher = tuple[str, str, str]  # (attribute, operator, value)
 
-NOT_SUCCESS: Matcher = ("status", "!=", "success")
-
-# The collector's prometheus exporter turns the app's OpenTelemetry ``service.name``
-# into the ``job`` label, and our scrape config keeps it (honor_labels: true).  It is
-# a target label, not an instrument attribute, so it is named here, not in the catalog.
-SERVICE_VARIABLE = "service"
-SERVICE_LABEL = "job"
-TRACE_SERVICE_VARIABLE = "trace_service"
-# Grafana keeps a variable regex's capture group: "namespace/name" -> "name", "name" -> "name".
-TRACE_SERVICE_REGEX = "/^(?:.*\\/)?([^\\/]+)$/"
-SERVICE_MATCHER = f'{SERVICE_LABEL}=~"${SERVICE_VARIABLE}"'
-
-
-# --- PromQL helpers -------------------------------------------------------------
-
-
-def _selector(pattern: str, inst: Instrument, variables: Iterable[str] = (),
-              matchers: Iterable[Matcher] = ()) -> str:
-    """``name{job=~"$service",label=~"$attr",...}``; each variable is named like its attribute.
-
-    ``pattern`` is a series name or, for a server's own instrument, a regex over both
-    servers' names (then matched as ``__name__``).  Every query selects its series
-    here, so every panel and chained variable honours the service variable; only
-    that variable's own query leaves it out.
-    """
-    parts = [SERVICE_MATCHER]
-    parts += [f'{inst.label(a)}=~"${a}"' for a in variables]
-    parts += [f'{inst.label(a)}{op}"{value}"' for a, op, value in matchers]
-    if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", pattern):
-        return f"{pattern}{{{','.join(parts)}}}"
-    return f'{{__name__=~"{pattern}",{",".join(parts)}}}'
-
-
-def _by(inst: Instrument, attrs: Sequence[str], extra: Sequence[str] = ()) -> str:
-    labels = list(extra) + [inst.label(a) for a in attrs]
-    return f"sum by ({', '.join(labels)}) " if labels else "sum"
-
-
-def _rate(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
-          by: Sequence[str] = ()) -> str:
-    """Summed per-second rate of a counter."""
-    sel = _selector(inst.name_pattern(), inst, variables, matchers)
-    return f"{_by(inst, by)}(rate({sel}[{RATE_WINDOW}]))"
-
-
-def _increase(inst: Instrument, variables: Iterable[str] = (), by: Sequence[str] = ()) -> str:
-    """Summed increase of a counter over the dashboard's time range."""
-    sel = _selector(inst.name_pattern(), inst, variables)
-    return f"{_by(inst, by)}(increase({sel}[{RANGE_WINDOW}]))"
-
-
-# Each histogram query (parenthesised, so it composes) has a classic half (the _bucket/_sum/_count
-# series) and a native half (the one series Prometheus stores when the app sends exponential
-# histograms), joined by `or`: an app sends one kind or the other, and the `or` sits outside
-# histogram_quantile, which would drop a group that mixes both.
-
-
-def _native_rate(inst: Instrument, variables: Iterable[str], matchers: Iterable[Matcher],
-                 by: Sequence[str]) -> str:
-    sel = _selector(inst.name_pattern(), inst, variables, matchers)
-    return f"{_by(inst, by)}(rate({sel}[{RATE_WINDOW}]))"
-
-
-def _classic_rate(inst: Instrument, suffix: str, variables: Iterable[str], matchers: Iterable[Matcher],
-                  by: Sequence[str], extra: Sequence[str] = ()) -> str:
-    sel = _selector(inst.name_pattern(suffix), inst, variables, matchers)
-    return f"{_by(inst, by, extra)}(rate({sel}[{RATE_WINDOW}]))"
-
-
-def _observations(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
-                  by: Sequence[str] = ()) -> str:
-    """Observations per second of a histogram (requests/s for a duration histogram)."""
-    return (f"({_classic_rate(inst, 'count', variables, matchers, by)} or "
-            f"histogram_count({_native_rate(inst, variables, matchers, by)}))")
-
-
-def _sum_rate(inst: Instrument, variables: Iterable[str] = (), by: Sequence[str] = ()) -> str:
-    """Per-second sum of a histogram's observed values (tokens/s for a token histogram)."""
-    return (f"({_classic_rate(inst, 'sum', variables, (), by)} or "
-            f"histogram_sum({_native_rate(inst, variables, (), by)}))")
-
-
-def _average(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
-             by: Sequence[str] = ()) -> str:
-    """The exact mean of a histogram's observations, whatever its buckets."""
-    classic = (f"{_classic_rate(inst, 'sum', variables, matchers, by)} / "
-               f"{_classic_rate(inst, 'count', variables, matchers, by)}")
-    return f"(({classic}) or histogram_avg({_native_rate(inst, variables, matchers, by)}))"
-
-
-def _quantile(q: float, inst: Instrument, variables: Iterable[str] = (),
-              matchers: Iterable[Matcher] = (), by: Sequence[str] = ()) -> str:
-    classic = _classic_rate(inst, "bucket", variables, matchers, by, ["le"])
-    native = _native_rate(inst, variables, matchers, by)
-    return f"(histogram_quantile({q}, {classic}) or histogram_quantile({q}, {native}))"
-
-
-def _error_ratio(errors: str, total: str) -> str:
-    """errors / total, reading 0 (not "no data") while there are requests but no errors."""
-    return f"({errors} or {total} * 0) / {total}"
-
-
-def _legend(inst: Instrument, *attrs: str, prefix: str = "") -> str:
-    text = " · ".join("{{" + inst.label(a) + "}}" for a in attrs)
-    return f"{prefix} {text}".strip() if prefix else text
-
-
-def _target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False) -> dict:
-    target = {"datasource": DATASOURCE, "editorMode": "code", "expr": expr,
-              "legendFormat": legend or "__auto", "range": not instant, "instant": instant}
-    if table:
-        target["format"] = "table"
-    return target
-
-
-# --- panel helpers ----------------------------------------------------------------
-
-
-def _panel(kind: str, title: str, targets: list[dict], unit: str, *, w: int, h: int,
-           description: str = "", links: Sequence[dict] = (), options: dict | None = None,
-           defaults: dict | None = None, transformations: Sequence[dict] = ()) -> Panel:
-    for index, target in enumerate(targets):
-        target["refId"] = chr(ord("A") + index)
-    panel: Panel = {
-        "type": kind,
-        "title": title,
-        "description": description,
-        "datasource": DATASOURCE,
-        "gridPos": {"h": h, "w": w, "x": 0, "y": 0},
-        "fieldConfig": {"defaults": {"unit": unit, **(defaults or {})}, "overrides": []},
-        "options": options or {},
-        "targets": targets,
-    }
-    if links:
-        panel["links"] = list(links)
-    if transformations:
-        panel["transformations"] = list(transformations)
-    return panel
-
-
-def timeseries(title: str, targets: list[dict], unit: str, *, w: int = 12, h: int = 8,
-               description: str = "", links: Sequence[dict] = ()) -> Panel:
-    return _panel(
-        "timeseries", title, targets, unit, w=w, h=h, description=description, links=links,
-        defaults={"min": 0, "custom": {"drawStyle": "line", "lineWidth": 1,
-                                       "fillOpacity": 10, "showPoints": "never"}},
-        options={"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-                 "tooltip": {"mode": "multi", "sort": "desc"}},
-    )
-
-
-# Stat panels colour by thresholds, and Grafana's own default turns any value red at 80: every stat
-# states its thresholds.  Counts, rates and latencies have no threshold that is right for every app.
-NEUTRAL = [{"color": "blue", "value": None}]
-ERROR_RATIO = [{"color": "green", "value": None}, {"color": "orange", "value": 0.01},
-               {"color": "red", "value": 0.05}]
-
-
-def stat(title: str, expr: str, unit: str, *, thresholds: list[dict], w: int = 6, h: int = 4,
-         description: str = "", links: Sequence[dict] = (), decimals: int | None = None) -> Panel:
-    defaults: dict[str, Any] = {"color": {"mode": "thresholds"},
-                                "thresholds": {"mode": "absolute", "steps": thresholds}}
-    if decimals is not None:
-        defaults["decimals"] = decimals
-    return _panel(
-        "stat", title, [_target(expr)], unit, w=w, h=h, description=description, links=links,
-        defaults=defaults,
-        options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                 "colorMode": "value", "graphMode": "area", "justifyMode": "auto",
-                 "orientation": "auto", "textMode": "auto"},
-    )
-
-
-def table(title: str, expr: str, unit: str, *, w: int = 24, h: int = 8,
-          description: str = "") -> Panel:
-    return _panel(
-        "table", title, [_target(expr, instant=True, table=True)], unit, w=w, h=h,
-        description=description,
-        options={"showHeader": True, "sortBy": [{"displayName": "Value", "desc": True}]},
-        transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}],
-    )
-
-
-def _layout(panels: list[Panel]) -> list[Panel]:
-    """Give panels ids and place them left to right, wrapping at 24 columns."""
-    x = y = row_height = 0
-    for number, panel in enumerate(panels, start=1):
-        pos = panel["gridPos"]
-        if x + pos["w"] > 24:
-            x, y, row_height = 0, y + row_height, 0
-        pos["x"], pos["y"] = x, y
-        x += pos["w"]
-        row_height = max(row_height, pos["h"])
-        panel["id"] = number
-    return panels
-
-
-def _latency(inst: Instrument, quantiles: Sequence[float], variables: Sequence[str] = ()) -> list[dict]:
-    """The exact average, then percentiles (estimated from the buckets the app sends)."""
-    return [_target(_average(inst, variables), "average")] + [
-        _target(_quantile(q, inst, variables), f"p{round(q * 100)}") for q in quantiles]
-
-
-LATENCY_NOTE = ("The average is exact. Percentiles are estimated from the histogram's buckets: "
-                "with the default buckets OGX and Llama Stack give this histogram (0, 5, 10, 25 s, ...) "
-                "any latency under 5 s reads about 2.5 s at p50 and 4.75 s at p95. For accurate "
-                "percentiles run the app with {}={} (`llama-telemetry env` sets it).".format(*c.EXPONENTIAL_HISTOGRAMS))
-
-
-# --- links and variables -------------------------------------------------------------
-
-
-def dashboard_path(slug: str) -> str:
-    """Grafana's path of a provisioned dashboard (its uid is its slug)."""
-    return f"/d/{slug}/{slug}"
-
-
-def _dashboard_url(slug: str) -> str:
-    # ${__all_variables} carries the selected service (and any variable the target
-    # dashboard shares, such as model and provider) along, "All" included.
-    return f"{dashboard_path(slug)}?${{__url_time_range}}&${{__all_variables}}"
-
-
-def _panel_link(title: str, slug: str) -> dict:
-    return {"title": title, "url": _dashboard_url(slug), "targetBlank": False}
-
-
-# Grafana interpolates variables in dashboard and panel link URLs, so these tokens
-# must reach it literally: the service name, percent-encoded by Grafana itself, and
-# the dashboard's time range as epoch milliseconds (Explore reads a pane's range only
-# from the pane, not from a top-level from/to, hence keepTime is off on the link).
-SERVICE_URL_TOKEN = f"${{{TRACE_SERVICE_VARIABLE}:percentencode}}"
-_LINK_TOKENS = (SERVICE_URL_TOKEN, "${__from}", "${__to}")
-
-
-def _quote_keeping(text: str, tokens: Sequence[str]) -> str:
-    """Percent-encode ``text`` for a query string, leaving each of ``tokens`` as is."""
-    pieces = re.split("(" + "|".join(re.escape(t) for t in tokens) + ")", text)
-    return "".join(p if p in tokens else urllib.parse.quote(p, safe="") for p in pieces)
-
-
-def jaeger_explore_url() -> str:
-    """Grafana Explore on the provisioned Jaeger datasource, searching the selected service.
-
-    The search names the hidden trace service variable: the selected job without the
-    ``namespace/`` an app's service.namespace adds, since Jaeger knows services by
-    service.name alone.  With Service at "All" it is the first service listed.
-    """
-    panes = {"traces": {
-        "datasource": JAEGER_DATASOURCE_UID,
-        "queries": [{"refId": "A", "queryType": "search", "service": SERVICE_URL_TOKEN,
-                     "datasource": {"type": "jaeger", "uid": JAEGER_DATASOURCE_UID}}],
-        "range": {"from": "${__from}", "to": "${__to}"},
-    }}
-    encoded = _quote_keeping(json.dumps(panes, separators=(",", ":")), _LINK_TOKENS)
-    return f"/explore?schemaVersion=1&orgId=1&panes={encoded}"
-
-
-JAEGER_LINK = {"title": "Traces in Jaeger", "url": jaeger_explore_url(), "targetBlank": True}
-
-
-def _dashboard_links() -> list[dict]:
-    return [
-        {"type": "dashboards", "title": "Llama Stack", "tags": ["llama-stack"],
-         "asDropdown": False, "includeVars": True, "keepTime": True, "targetBlank": False,
-         "icon": "external link", "tooltip": "", "url": ""},
-        # includeVars would append var-* parameters Explore ignores; the service and
-        # the time range are already inside the pane (see _LINK_TOKENS).
-        {"type": "link", "title": JAEGER_LINK["title"], "url": JAEGER_LINK["url"],
-         "tags": [], "asDropdown": False, "includeVars": False, "keepTime": False,
-         "targetBlank": True, "icon": "external link",
-         "tooltip": "Search the selected service's traces in the provisioned Jaeger datasource"},
-    ]
-
-
-def _datasource_variable() -> dict:
-    return {
-        "name": "datasource", "label": "Data source", "type": "datasource",
-        "query": "prometheus", "regex": "", "hide": 0, "refresh": 1,
-        "includeAll": False, "multi": False, "options": [], "skipUrlSync": False,
-        "current": {"selected": False, "text": "Prometheus", "value": PROMETHEUS_DATASOURCE_UID},
-    }
-
-
-def _label_values_variable(name: str, label: str, selector: str, target_label: str, *,
-                           multi: bool = True) -> dict:
-    """Query variable listing ``target_label``'s values, "All" (= ``.*``) by default."""
-    query = f"label_values({selector}, {target_label})"
-    return {
-        "name": name, "label": label, "type": "query",
-        "datasource": DATASOURCE, "definition": query,
-        "query": {"qryType": 1, "query": query,
-                  "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-        "refresh": 2, "sort": 1, "regex": "", "hide": 0,
-        "includeAll": True, "multi": multi, "allValue": ".*", "options": [], "skipUrlSync": False,
-        "current": {"selected": True, "text": ["All"] if multi else "All",
-                    "value": ["$__all"] if multi else "$__all"},
-    }
-
-
-def _service_variable() -> dict:
-    """The app's service.name (the ``job`` label), from a series every server emits.
-
-    Single-valued, since a trace search takes one service; "All" selects every job.
-    """
-    selector = f'{{__name__=~"{c.REQUESTS.name_pattern()}"}}'
-    return _label_values_variable(SERVICE_VARIABLE, "Service", selector, SERVICE_LABEL, multi=False)
-
-
-def _trace_service_variable() -> dict:
-    """Hidden: the Jaeger service name of the selected job.
-
-    The collector names the job ``namespace/name`` when the app sets service.namespace
-    (OGX does with OTEL_SERVICE_NAMESPACE); Jaeger knows the service by its name
-    alone.  With Service at "All" this is the first service listed.
-    """
-    selector = _selector(c.REQUESTS.name_pattern(), c.REQUESTS)
-    variable = _label_values_variable(TRACE_SERVICE_VARIABLE, "Trace service", selector, SERVICE_LABEL,
-                                      multi=False)
-    variable.update({"hide": 2, "includeAll": False, "allValue": None, "regex": TRACE_SERVICE_REGEX,
-                     "current": {}})
-    return variable
-
-
-def _histogram_series(inst: Instrument) -> str:
-    """Name pattern that finds a histogram's labels whether it arrives classic or native."""
-    return inst.name_pattern() + "(_count)?"
-
-
-def _query_variable(attribute: str, label: str, inst: Instrument,
-                    depends_on: Sequence[str] = ()) -> dict:
-    """Multi-value variable named like ``attribute``, listing that label's values."""
-    pattern = _histogram_series(inst) if inst.kind == c.HISTOGRAM else inst.name_pattern()
-    return _label_values_variable(attribute, label, _selector(pattern, inst, depends_on),
-                                  inst.label(attribute))
+# --- what every board shares ---------------------------------------------------------
 
 
 def _model_provider_variables() -> list[dict]:
@@ -398,11 +54,6 @@ def _model_provider_variables() -> list[dict]:
         _query_variable("model", "Model", inst),
         _query_variable("provider", "Provider", inst, ["model"]),
     ]
-
-
-def _only_note(inst: Instrument) -> str:
-    """Description of a panel that reads an instrument only some servers emit."""
-    return f"Emitted by {' and '.join(s.title for s in inst.servers)} only ({inst.otel_name(inst.servers[0])}). "
 
 
 def _dashboard(slug: str, title: str, description: str, variables: list[dict],
