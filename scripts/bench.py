@@ -48,9 +48,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from collections.abc import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 # The suite's image builder (the real programs, the Grafana stand-in), run as a command in the checkout as
@@ -103,7 +103,7 @@ def paired_ratios(values: Sequence[float], references: Sequence[float]) -> list[
     """Per-run ratios: each sample against the floor measured in the same run."""
     if len(values) != len(references):
         raise ValueError(f"{len(values)} samples against {len(references)} references")
-    return [ratio(v, r) for v, r in zip(values, references)]
+    return [ratio(v, r) for v, r in zip(values, references, strict=True)]
 
 
 def medians(samples: Mapping[str, Sequence[float]]) -> dict[str, float]:
@@ -150,49 +150,145 @@ def summarize(samples: Mapping[str, Sequence[float]], rss_kib: Mapping[str, Sequ
     }
 
 
-def evaluate(engine: str, samples: Mapping[str, Sequence[float]], rss_kib: Mapping[str, Sequence[int]] | None = None, noop_unchanged: bool = True) -> list[Row]:
+def evaluate(
+    engine: str,
+    samples: Mapping[str, Sequence[float]],
+    rss_kib: Mapping[str, Sequence[int]] | None = None,
+    noop_unchanged: bool = True,
+) -> list[Row]:
     """Table rows (median values, target, verdict) for one engine's samples."""
     summary = summarize(samples, rss_kib)
     med, ratios, peaks = summary["medians"], summary["median_ratios"], summary["peak_rss_kib"]
     up_ratio, down_ratio = ratios["up_vs_floor"], ratios["down_vs_floor"]
     rows = [
-        Row(engine, "floor (own process): create+start → all healthy", fmt_seconds(med[FLOOR_UP]), "(reference)", verdict(None), med[FLOOR_UP]),
         Row(
-            engine, "up → all healthy", f"{fmt_seconds(med[UP])} = {fmt_ratio(up_ratio)} floor", f"≤ {UP_RATIO_MAX:g}× floor",
-            verdict(up_ratio <= UP_RATIO_MAX), up_ratio,
+            engine,
+            "floor (own process): create+start → all healthy",
+            fmt_seconds(med[FLOOR_UP]),
+            "(reference)",
+            verdict(None),
+            med[FLOOR_UP],
         ),
         Row(
-            engine, "no-op up (healthy stack)", fmt_seconds(med[NOOP]) + ("" if noop_unchanged else ", CHANGED containers"),
-            f"≤ {NOOP_MAX:g} s, nothing changed", verdict(med[NOOP] <= NOOP_MAX and noop_unchanged), med[NOOP],
+            engine,
+            "up → all healthy",
+            f"{fmt_seconds(med[UP])} = {fmt_ratio(up_ratio)} floor",
+            f"≤ {UP_RATIO_MAX:g}× floor",
+            verdict(up_ratio <= UP_RATIO_MAX),
+            up_ratio,
         ),
-        Row(engine, "floor (own process): stop+remove", fmt_seconds(med[FLOOR_DOWN]), "(reference)", verdict(None), med[FLOOR_DOWN]),
         Row(
-            engine, "down", f"{fmt_seconds(med[DOWN])} = {fmt_ratio(down_ratio)} floor", f"≤ {DOWN_RATIO_MAX:g}× floor and < {DOWN_MAX:g} s",
-            verdict(down_ratio <= DOWN_RATIO_MAX and med[DOWN] < DOWN_MAX), down_ratio,
+            engine,
+            "no-op up (healthy stack)",
+            fmt_seconds(med[NOOP]) + ("" if noop_unchanged else ", CHANGED containers"),
+            f"≤ {NOOP_MAX:g} s, nothing changed",
+            verdict(med[NOOP] <= NOOP_MAX and noop_unchanged),
+            med[NOOP],
         ),
-        Row(engine, "llama-telemetry --help", fmt_seconds(med[HELP]), f"≤ {HELP_MAX:g} s", verdict(med[HELP] <= HELP_MAX), med[HELP]),
-        Row(engine, "status", fmt_seconds(med[STATUS]), f"≤ {STATUS_MAX:g} s", verdict(med[STATUS] <= STATUS_MAX), med[STATUS]),
+        Row(
+            engine,
+            "floor (own process): stop+remove",
+            fmt_seconds(med[FLOOR_DOWN]),
+            "(reference)",
+            verdict(None),
+            med[FLOOR_DOWN],
+        ),
+        Row(
+            engine,
+            "down",
+            f"{fmt_seconds(med[DOWN])} = {fmt_ratio(down_ratio)} floor",
+            f"≤ {DOWN_RATIO_MAX:g}× floor and < {DOWN_MAX:g} s",
+            verdict(down_ratio <= DOWN_RATIO_MAX and med[DOWN] < DOWN_MAX),
+            down_ratio,
+        ),
+        Row(
+            engine,
+            "llama-telemetry --help",
+            fmt_seconds(med[HELP]),
+            f"≤ {HELP_MAX:g} s",
+            verdict(med[HELP] <= HELP_MAX),
+            med[HELP],
+        ),
+        Row(
+            engine,
+            "status",
+            fmt_seconds(med[STATUS]),
+            f"≤ {STATUS_MAX:g} s",
+            verdict(med[STATUS] <= STATUS_MAX),
+            med[STATUS],
+        ),
     ]
     if samples.get(INPROC_UP):
         inproc_up, inproc_down = ratios["up_vs_inprocess_floor"], ratios["down_vs_inprocess_floor"]
         rows += [
-            Row(engine, "in-process floor: create+start → healthy", fmt_seconds(med[INPROC_UP]), "(reported)", verdict(None), med[INPROC_UP]),
-            Row(engine, "up against the in-process floor", f"{fmt_ratio(inproc_up)} floor", "(reported)", verdict(None), inproc_up),
-            Row(engine, "in-process floor: stop+remove", fmt_seconds(med[INPROC_DOWN]), "(reported)", verdict(None), med[INPROC_DOWN]),
-            Row(engine, "down against the in-process floor", f"{fmt_ratio(inproc_down)} floor", "(reported)", verdict(None), inproc_down),
+            Row(
+                engine,
+                "in-process floor: create+start → healthy",
+                fmt_seconds(med[INPROC_UP]),
+                "(reported)",
+                verdict(None),
+                med[INPROC_UP],
+            ),
+            Row(
+                engine,
+                "up against the in-process floor",
+                f"{fmt_ratio(inproc_up)} floor",
+                "(reported)",
+                verdict(None),
+                inproc_up,
+            ),
+            Row(
+                engine,
+                "in-process floor: stop+remove",
+                fmt_seconds(med[INPROC_DOWN]),
+                "(reported)",
+                verdict(None),
+                med[INPROC_DOWN],
+            ),
+            Row(
+                engine,
+                "down against the in-process floor",
+                f"{fmt_ratio(inproc_down)} floor",
+                "(reported)",
+                verdict(None),
+                inproc_down,
+            ),
         ]
     if samples.get(STARTUP):
-        rows.append(Row(engine, "CLI start-up (interpreter + imports of up)", fmt_seconds(med[STARTUP]), "(reported)", verdict(None), med[STARTUP]))
+        rows.append(
+            Row(
+                engine,
+                "CLI start-up (interpreter + imports of up)",
+                fmt_seconds(med[STARTUP]),
+                "(reported)",
+                verdict(None),
+                med[STARTUP],
+            )
+        )
         if samples.get(INPROC_UP):
-            net = median(paired_ratios([u - t for u, t in zip(samples[UP], samples[STARTUP])], samples[INPROC_UP]))
-            rows.append(Row(engine, "up less start-up, against the in-process floor", f"{fmt_ratio(net)} floor", "(reported)", verdict(None), net))
+            net = median(
+                paired_ratios([u - t for u, t in zip(samples[UP], samples[STARTUP], strict=True)], samples[INPROC_UP])
+            )
+            rows.append(
+                Row(
+                    engine,
+                    "up less start-up, against the in-process floor",
+                    f"{fmt_ratio(net)} floor",
+                    "(reported)",
+                    verdict(None),
+                    net,
+                )
+            )
     if peaks:
         shown = [key for key in (UP, STATUS, HELP) if key in peaks]
         if shown:
             rows.append(
                 Row(
-                    engine, "peak RSS: " + " / ".join("--help" if k == HELP else k for k in shown),
-                    " / ".join(f"{peaks[k] / 1024:.0f}" for k in shown) + " MiB", "(reported)", verdict(None),
+                    engine,
+                    "peak RSS: " + " / ".join("--help" if k == HELP else k for k in shown),
+                    " / ".join(f"{peaks[k] / 1024:.0f}" for k in shown) + " MiB",
+                    "(reported)",
+                    verdict(None),
                 )
             )
     return rows
@@ -204,7 +300,7 @@ def format_table(rows: Sequence[Row]) -> str:
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     lines = []
     for index, cell in enumerate(cells):
-        lines.append("  ".join(text.ljust(width) for text, width in zip(cell, widths)).rstrip())
+        lines.append("  ".join(text.ljust(width) for text, width in zip(cell, widths, strict=False)).rstrip())
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -230,7 +326,9 @@ def machine_info() -> dict:
     }
     try:
         cpu = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("model name")), None)
+        info["cpu"] = next(
+            (line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("model name")), None
+        )
         mem = Path("/proc/meminfo").read_text().splitlines()[0]
         info["memory_kib"] = int(mem.split()[1])
     except (OSError, ValueError, IndexError):
@@ -350,7 +448,9 @@ class Floor:
         self.stack = build_stack(settings)
         host = reachable_host(settings.bind, engine.url)
         # What `up` waits for: health, then readiness (Grafana's provisioned datasources and dashboards).
-        self.urls = {s.name: s.readiness_urls(http_url(host, settings.ports[s.health.port_key])) for s in self.stack.services}
+        self.urls = {
+            s.name: s.readiness_urls(http_url(host, settings.ports[s.health.port_key])) for s in self.stack.services
+        }
         self.candidate = candidate  # where the engine answered, for the spawned floor
         self.env, self.cwd = dict(env), cwd  # the spawned floor runs where and as the CLI runs
         self.cancel = threading.Event()  # set on Ctrl-C: the in-process floor's pollers stop at once
@@ -364,15 +464,30 @@ class Floor:
                 self.engine.create_volume(name, self.stack.labels)
 
     def _up_job(self) -> dict:
-        services = [(s.container, s.archive() if s.files else b"", self.urls[s.name], s.readiness_headers) for s in self.stack.services]
-        return {"action": "up", "candidate": self.candidate, "network": self.stack.network, "labels": self.stack.labels,
-                "services": services, "timeout": HEALTH_TIMEOUT}
+        services = [
+            (s.container, s.archive() if s.files else b"", self.urls[s.name], s.readiness_headers)
+            for s in self.stack.services
+        ]
+        return {
+            "action": "up",
+            "candidate": self.candidate,
+            "network": self.stack.network,
+            "labels": self.stack.labels,
+            "services": services,
+            "timeout": HEALTH_TIMEOUT,
+        }
 
     def _down_job(self) -> dict:
         from telemetry_stack.deploy import STOP_TIMEOUT
 
         ids, self.ids = list(self.ids), []
-        return {"action": "down", "candidate": self.candidate, "network": self.stack.network, "containers": ids, "stop_timeout": STOP_TIMEOUT}
+        return {
+            "action": "down",
+            "candidate": self.candidate,
+            "network": self.stack.network,
+            "containers": ids,
+            "stop_timeout": STOP_TIMEOUT,
+        }
 
     def up(self) -> float:
         """In this process: seconds from the first engine call until every health URL has answered."""
@@ -399,13 +514,20 @@ class Floor:
 
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, str(FLOOR_SCRIPT)], input=pickle.dumps(job), capture_output=True, timeout=CLI_TIMEOUT, env=self.env, cwd=self.cwd
+            [sys.executable, str(FLOOR_SCRIPT)],
+            input=pickle.dumps(job),
+            capture_output=True,
+            timeout=CLI_TIMEOUT,
+            env=self.env,
+            cwd=self.cwd,
         )
         elapsed = time.perf_counter() - started
         if job["action"] == "up":
             self.ids = proc.stdout.decode().split()  # for spawned_down(); after a failure cleanup() finds them by label
         if proc.returncode != 0:
-            raise BenchError(f"{FLOOR_SCRIPT.name} {job['action']} exited {proc.returncode}: {proc.stderr.decode().strip()[-2000:]}")
+            raise BenchError(
+                f"{FLOOR_SCRIPT.name} {job['action']} exited {proc.returncode}: {proc.stderr.decode().strip()[-2000:]}"
+            )
         return elapsed
 
     def spawned_up(self) -> float:
@@ -429,10 +551,16 @@ class Floor:
 
 def same_containers(floor_stack, product_stack) -> None:
     """The floor must start exactly what `up` starts, apart from names, labels and the network."""
-    for floor, product in zip(floor_stack.services, product_stack.services):
+    for floor, product in zip(floor_stack.services, product_stack.services, strict=True):
         a, b = floor.container, product.container
         same = (a.image, a.user, a.command, dict(a.environment), a.ports, tuple(a.volumes.values()), a.aliases) == (
-            b.image, b.user, b.command, dict(b.environment), b.ports, tuple(b.volumes.values()), b.aliases,
+            b.image,
+            b.user,
+            b.command,
+            dict(b.environment),
+            b.ports,
+            tuple(b.volumes.values()),
+            b.aliases,
         )
         if not same or dict(floor.files) != dict(product.files):
             raise BenchError(f"internal: the floor's {floor.name} differs from what up would create")
@@ -458,7 +586,9 @@ class EngineResult:
 def suite_images(engine_name: str) -> dict[str, str]:
     """service -> ref of the suite's test images on the engine, built (or found) by `python -m tests.engine.images
     --json ENGINE`; its progress lines are logged as they come."""
-    log(f"{engine_name}: building/checking the test images (the real Jaeger, collector and Prometheus, the Grafana stand-in) ...")
+    log(
+        f"{engine_name}: building/checking the test images (the real Jaeger, collector and Prometheus, the Grafana stand-in) ..."
+    )
     argv = [sys.executable, "-m", IMAGE_BUILDER, "--json", engine_name]
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=subprocess.PIPE, text=True)
@@ -487,12 +617,14 @@ def suite_images(engine_name: str) -> dict[str, str]:
     try:
         return dict(json.loads(text)[engine_name])
     except (ValueError, KeyError, TypeError) as exc:
-        raise BenchError(f"{engine_name}: `python -m {IMAGE_BUILDER}` printed no image refs: {text.strip()[-500:]!r}") from exc
+        raise BenchError(
+            f"{engine_name}: `python -m {IMAGE_BUILDER}` printed no image refs: {text.strip()[-500:]!r}"
+        ) from exc
 
 
 def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli: str, result: EngineResult) -> None:
-    from telemetry_stack.engines.detect import connect_to, detect
     from telemetry_stack.deploy import auto_ports
+    from telemetry_stack.engines.detect import connect_to, detect
     from telemetry_stack.settings import DEFAULT_IMAGES, Settings
     from telemetry_stack.stack import build_stack
 
@@ -510,18 +642,24 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
     up_args += [arg for svc, ref in images.items() for arg in ("--image", f"{svc}={ref}")]
     up_args += [arg for key, port in ports.items() for arg in ("--port", f"{key}={port}")]
     backend = "docker_engine" if engine_name == "docker" else "podman_engine"
-    startup_imports = f"import telemetry_stack.cli, telemetry_stack.deploy, telemetry_stack.output, telemetry_stack.engines.{backend}"
+    startup_imports = (
+        f"import telemetry_stack.cli, telemetry_stack.deploy, telemetry_stack.output, telemetry_stack.engines.{backend}"
+    )
     floor = None
     try:
         result.version, result.url = engine.version(), engine.url
         result.rootless = engine.rootless()
         missing = [ref for ref in images.values() if not engine.image_present(ref)]
         if missing:
-            raise BenchError(f"{engine_name}: images not present locally: {', '.join(missing)} (the benchmark never pulls).")
+            raise BenchError(
+                f"{engine_name}: images not present locally: {', '.join(missing)} (the benchmark never pulls)."
+            )
 
         floor_settings = Settings(engine=engine_name, project=FLOOR_PROJECT, images=images, ports=ports, pull="never")
         floor = Floor(engine, candidate, floor_settings, env, workdir)
-        same_containers(floor.stack, build_stack(Settings(engine=engine_name, project=PROJECT, images=images, ports=ports)))
+        same_containers(
+            floor.stack, build_stack(Settings(engine=engine_name, project=PROJECT, images=images, ports=ports))
+        )
         floor.prepare()
         cli_run(cli, ["down", *common, "--volumes"], env, workdir, "cleanup down")
 
@@ -542,7 +680,13 @@ def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli:
                 return
             changed = [s["name"] for s in json.loads(noop.stdout)["services"] if s.get("action") != "unchanged"]
             result.noop_changes.append(changed)
-            for key, value in ((FLOOR_UP, floor_up), (FLOOR_DOWN, floor_down), (INPROC_UP, inproc_up), (INPROC_DOWN, inproc_down), (STARTUP, startup)):
+            for key, value in (
+                (FLOOR_UP, floor_up),
+                (FLOOR_DOWN, floor_down),
+                (INPROC_UP, inproc_up),
+                (INPROC_DOWN, inproc_down),
+                (STARTUP, startup),
+            ):
                 result.samples[key].append(round(value, 4))
             for key, cli_result in ((UP, up), (NOOP, noop), (STATUS, status), (DOWN, down), (HELP, helped)):
                 result.samples[key].append(round(cli_result.wall, 4))
@@ -602,12 +746,28 @@ def available_engines() -> list[str]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--engines", default="", help="comma-separated: docker,podman (default: every engine that answers)")
-    parser.add_argument("--runs", type=int, default=5, help="measured runs per engine; medians are reported (default 5)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--engines", default="", help="comma-separated: docker,podman (default: every engine that answers)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, help="measured runs per engine; medians are reported (default 5)"
+    )
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured cycles before the runs (default 1)")
-    parser.add_argument("--json-out", default="bench-results.json", metavar="FILE", help="where to write the results (default bench-results.json)")
-    parser.add_argument("--images", choices=("test", "default"), default="test", help="the suite's test images (default: the real programs built from their Go modules, the Grafana stand-in) or the pinned release images")
+    parser.add_argument(
+        "--json-out",
+        default="bench-results.json",
+        metavar="FILE",
+        help="where to write the results (default bench-results.json)",
+    )
+    parser.add_argument(
+        "--images",
+        choices=("test", "default"),
+        default="test",
+        help="the suite's test images (default: the real programs built from their Go modules, the Grafana stand-in) or the pinned release images",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be at least 1 and --warmup at least 0")
@@ -646,8 +806,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "byte_compiled": package,
         "rss_method": rss_method(),
         "targets": {
-            "up_vs_floor_max": UP_RATIO_MAX, "noop_up_max_s": NOOP_MAX, "down_vs_floor_max": DOWN_RATIO_MAX,
-            "down_max_s": DOWN_MAX, "help_max_s": HELP_MAX, "status_max_s": STATUS_MAX,
+            "up_vs_floor_max": UP_RATIO_MAX,
+            "noop_up_max_s": NOOP_MAX,
+            "down_vs_floor_max": DOWN_RATIO_MAX,
+            "down_max_s": DOWN_MAX,
+            "help_max_s": HELP_MAX,
+            "status_max_s": STATUS_MAX,
         },
         "engines": {},
     }
@@ -681,11 +845,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rows:
         print(format_table(rows))
         print(f"\nmedians of {args.runs} runs; ratios are medians of per-run ratios against the floor of the same run;")
-        print(f"the floor runs as its own process ({FLOOR_SCRIPT.name}), timed like the CLI; the in-process floor is reported beside it;")
+        print(
+            f"the floor runs as its own process ({FLOOR_SCRIPT.name}), timed like the CLI; the in-process floor is reported beside it;"
+        )
         print(f"peak RSS: {rss_method()}.  Raw samples: {args.json_out}")
         misses = missed(rows)
         if misses:
-            print(f"\nMISSED TARGETS ({len(misses)}): " + "; ".join(f"{r.engine} {r.metric}: {r.measured} (target {r.target})" for r in misses))
+            print(
+                f"\nMISSED TARGETS ({len(misses)}): "
+                + "; ".join(f"{r.engine} {r.metric}: {r.measured} (target {r.target})" for r in misses)
+            )
         else:
             print("\nAll targets met.")
     for name, entry in document["engines"].items():

@@ -33,8 +33,11 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing the pack
 
 from telemetry_stack import catalog  # noqa: E402
 
-KINDS = {"create_counter": catalog.COUNTER, "create_histogram": catalog.HISTOGRAM,
-         "create_up_down_counter": catalog.UPDOWNCOUNTER}
+KINDS = {
+    "create_counter": catalog.COUNTER,
+    "create_histogram": catalog.HISTOGRAM,
+    "create_up_down_counter": catalog.UPDOWNCOUNTER,
+}
 RECORDERS = ("add", "record")
 
 
@@ -77,8 +80,11 @@ def _module_constants(tree: ast.Module, names: dict) -> dict:
     """Top-level NAME = <constant expression> assignments, evaluated in order."""
     found = {}
     for statement in tree.body:
-        targets = statement.targets if isinstance(statement, ast.Assign) else (
-            [statement.target] if isinstance(statement, ast.AnnAssign) and statement.value else [])
+        targets = (
+            statement.targets
+            if isinstance(statement, ast.Assign)
+            else ([statement.target] if isinstance(statement, ast.AnnAssign) and statement.value else [])
+        )
         for target in targets:
             if isinstance(target, ast.Name):
                 try:
@@ -110,8 +116,12 @@ def _helper_keys(function: ast.FunctionDef) -> dict[str, str]:
     params = {a.arg for a in function.args.args + function.args.kwonlyargs}
     keys = {}
     for node in ast.walk(function):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript)
-                and isinstance(node.targets[0].slice, ast.Constant)):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Subscript)
+            and isinstance(node.targets[0].slice, ast.Constant)
+        ):
             used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)} & params
             for param in used:
                 keys[param] = node.targets[0].slice.value
@@ -140,9 +150,14 @@ class Package:
         # Constants modules first, so the modules that import their names can use them.
         for path in sorted(self.modules, key=lambda p: not p.endswith("constants.py")):
             self.names.update(_module_constants(self.modules[path], self.names))
-        self.helpers = {node.name: _helper_keys(node) for tree in self.modules.values() for node in ast.walk(tree)
-                        if isinstance(node, ast.FunctionDef) and node.name.endswith("_attributes")
-                        and node.name.startswith("create_")}
+        self.helpers = {
+            node.name: _helper_keys(node)
+            for tree in self.modules.values()
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            and node.name.endswith("_attributes")
+            and node.name.startswith("create_")
+        }
 
     def instruments(self) -> dict[str, Found]:
         """Variable or attribute name -> the instrument it holds."""
@@ -168,19 +183,24 @@ class Package:
                 )
         return found
 
-    def _keys(self, node: ast.AST | None, assignments: dict[str, list[ast.AST]], seen: frozenset = frozenset()) -> set[str]:
+    def _keys(
+        self, node: ast.AST | None, assignments: dict[str, list[ast.AST]], seen: frozenset = frozenset()
+    ) -> set[str]:
         """Attribute keys an expression passes: dict literals, helper calls, variables assigned either."""
         if node is None or (isinstance(node, ast.Constant) and node.value is None):
             return set()  # no attributes (a variable may start as None before it gets them)
         if isinstance(node, ast.Dict):
             keys = set()
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 keys |= self._keys(value, assignments, seen) if key is None else {_constant(key, self.names)}
             return keys
         if isinstance(node, ast.Call) and _target_name(node.func) in self.helpers:
             mapping = self.helpers[_target_name(node.func)]
-            return {mapping[k.arg] for k in node.keywords
-                    if not (isinstance(k.value, ast.Constant) and k.value.value is None)}
+            return {
+                mapping[k.arg]
+                for k in node.keywords
+                if not (isinstance(k.value, ast.Constant) and k.value.value is None)
+            }
         if isinstance(node, ast.Name) and node.id not in seen:
             keys = set()
             for value in assignments.get(node.id, []):
@@ -202,8 +222,11 @@ class Package:
                             if isinstance(target, ast.Name):
                                 assignments.setdefault(target.id, []).append(node.value)
                 for node in ast.walk(function):
-                    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                            and node.func.attr in RECORDERS):
+                    if not (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in RECORDERS
+                    ):
                         continue
                     instrument = instruments.get(_target_name(node.func.value))
                     if instrument is None:
@@ -223,18 +246,26 @@ def compare(server: catalog.Server, found: dict[str, Found]) -> list[str]:
     """Every difference between the catalog's instruments of ``server`` and what its wheel defines."""
     by_name = {f.name: f for f in found.values()}
     expected = {i.otel_name(server): i for i in catalog.INSTRUMENTS if i.custom and i.defined_by(server)}
-    problems = [f"{server.wheel}: {name} ({f.where}) is not in the catalog" for name, f in by_name.items()
-                if name not in expected]
+    problems = [
+        f"{server.wheel}: {name} ({f.where}) is not in the catalog"
+        for name, f in by_name.items()
+        if name not in expected
+    ]
     for name, inst in expected.items():
         real = by_name.get(name)
         if real is None:
             problems.append(f"{server.wheel}: the catalog's {name} is not defined in the wheel")
             continue
-        for what, ours, theirs in (("kind", inst.kind, real.kind), ("unit", inst.unit, real.unit),
-                                   ("buckets", inst.buckets, real.buckets),
-                                   ("attributes", set(inst.attributes), real.attributes)):
+        for what, ours, theirs in (
+            ("kind", inst.kind, real.kind),
+            ("unit", inst.unit, real.unit),
+            ("buckets", inst.buckets, real.buckets),
+            ("attributes", set(inst.attributes), real.attributes),
+        ):
             if ours != theirs:
-                problems.append(f"{server.wheel}: {name} ({real.where}): {what} is {theirs!r} there, {ours!r} in the catalog")
+                problems.append(
+                    f"{server.wheel}: {name} ({real.where}): {what} is {theirs!r} there, {ours!r} in the catalog"
+                )
         if not real.recorded:
             problems.append(f"{server.wheel}: {name} ({real.where}) is never recorded")
     return problems
@@ -251,8 +282,24 @@ def download(server: catalog.Server, directory: Path) -> Path:
     stem = distribution.replace("-", "_")
     cached = sorted(directory.glob(f"{stem}-{version}-*.whl"))
     if not cached:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "--python-version", "3.12", "-d", str(directory), server.wheel], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.12",
+                "-d",
+                str(directory),
+                server.wheel,
+            ],
+            check=True,
+        )
         cached = sorted(directory.glob(f"{stem}-{version}-*.whl"))
     if not cached:
         raise SystemExit(f"pip did not download {server.wheel} into {directory}")

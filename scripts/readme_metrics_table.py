@@ -34,8 +34,7 @@ def _attributes(inst: Instrument) -> str:
     cells = []
     for attribute in inst.attributes:
         label = inst.label(attribute)
-        cells.append(_code(attribute) if label == attribute
-                     else f"{_code(attribute)} → {_code(label)}")
+        cells.append(_code(attribute) if label == attribute else f"{_code(attribute)} → {_code(label)}")
     return ", ".join(cells) or "—"
 
 
@@ -61,8 +60,14 @@ def _series(inst: Instrument) -> str:
 
 
 def _row(inst: Instrument) -> tuple[str, ...]:
-    return (_names(inst), KINDS[inst.kind], _code(inst.unit) if inst.unit else "—", _buckets(inst),
-            _series(inst), _attributes(inst))
+    return (
+        _names(inst),
+        KINDS[inst.kind],
+        _code(inst.unit) if inst.unit else "—",
+        _buckets(inst),
+        _series(inst),
+        _attributes(inst),
+    )
 
 
 def metrics_table() -> str:

@@ -93,7 +93,10 @@ SDK_DEFAULT_BUCKETS: tuple[float, ...] = (0, 5, 10, 25, 50, 75, 100, 250, 500, 7
 
 # The SDK setting that makes an app send exponential histograms instead of bucketed ones; Prometheus
 # stores them as native histograms, whose percentiles are accurate whatever the latency.
-EXPONENTIAL_HISTOGRAMS = ("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "base2_exponential_bucket_histogram")
+EXPONENTIAL_HISTOGRAMS = (
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+    "base2_exponential_bucket_histogram",
+)
 
 Kind = Literal["counter", "histogram", "updowncounter"]
 COUNTER: Final = "counter"
@@ -134,7 +137,7 @@ def prometheus_name(otel_name: str, kind: str, unit: str, server: Server = DASHB
     if kind not in _KINDS:
         raise ValueError(f"unknown instrument kind {kind!r}")
     owner = next((s for s in SERVERS if otel_name.startswith(s.otel_prefix)), None)
-    bare = otel_name[len(owner.otel_prefix):] if owner else otel_name
+    bare = otel_name[len(owner.otel_prefix) :] if owner else otel_name
     words = [w for w in label_name(bare).split("_") if w]
     suffix = _unit_suffix(unit)
     if suffix and suffix not in words:
@@ -200,7 +203,7 @@ class Instrument:
         if suffix and suffix not in HISTOGRAM_SUFFIXES:
             raise ValueError(f"unknown histogram series suffix {suffix!r}")
         servers = self.dashboard_servers
-        rest = self.prometheus_name(servers[0])[len(servers[0].series_prefix):] + (f"_{suffix}" if suffix else "")
+        rest = self.prometheus_name(servers[0])[len(servers[0].series_prefix) :] + (f"_{suffix}" if suffix else "")
         if len(servers) == 1:
             return servers[0].series_prefix + rest
         return "(" + "|".join(s.namespace for s in servers) + ")_" + rest
@@ -238,96 +241,215 @@ _INFERENCE_ATTRS = ("model", "provider", "stream", "status")
 _TOOL_ATTRS = ("tool_group", "tool_name", "provider", "status")
 
 INFERENCE_DURATION = Instrument(
-    "inference.duration_seconds", HISTOGRAM, "s", _INFERENCE_ATTRS,
-    "inference", "Duration of inference requests from start to completion", _BOTH)
+    "inference.duration_seconds",
+    HISTOGRAM,
+    "s",
+    _INFERENCE_ATTRS,
+    "inference",
+    "Duration of inference requests from start to completion",
+    _BOTH,
+)
 INFERENCE_TIME_TO_FIRST_TOKEN = Instrument(
-    "inference.time_to_first_token_seconds", HISTOGRAM, "s", _INFERENCE_ATTRS,
-    "inference", "Time from request start to the first content token (streaming only)", _BOTH)
+    "inference.time_to_first_token_seconds",
+    HISTOGRAM,
+    "s",
+    _INFERENCE_ATTRS,
+    "inference",
+    "Time from request start to the first content token (streaming only)",
+    _BOTH,
+)
 INFERENCE_TOKENS_PER_SECOND = Instrument(
-    "inference.tokens_per_second", HISTOGRAM, "", _INFERENCE_ATTRS,
-    "inference", "Output token throughput (completion tokens / duration)", _BOTH)
+    "inference.tokens_per_second",
+    HISTOGRAM,
+    "",
+    _INFERENCE_ATTRS,
+    "inference",
+    "Output token throughput (completion tokens / duration)",
+    _BOTH,
+)
 INFERENCE_MODEL_TYPE_USED = Instrument(
-    "inference.model_type_used_total", COUNTER, "1", ("type", "model", "provider"),
-    "inference", "Inference calls by model type (completion, embedding, reranker)", _OGX_ONLY)
+    "inference.model_type_used_total",
+    COUNTER,
+    "1",
+    ("type", "model", "provider"),
+    "inference",
+    "Inference calls by model type (completion, embedding, reranker)",
+    _OGX_ONLY,
+)
 
 TOOL_INVOCATIONS = Instrument(
-    "tool_runtime.invocations_total", COUNTER, "1", _TOOL_ATTRS,
-    "tool_runtime", "Tool invocations", _BOTH)
+    "tool_runtime.invocations_total", COUNTER, "1", _TOOL_ATTRS, "tool_runtime", "Tool invocations", _BOTH
+)
 TOOL_DURATION = Instrument(
-    "tool_runtime.duration_seconds", HISTOGRAM, "s", _TOOL_ATTRS,
-    "tool_runtime", "Tool invocation latency (status only on failures)", _BOTH)
+    "tool_runtime.duration_seconds",
+    HISTOGRAM,
+    "s",
+    _TOOL_ATTRS,
+    "tool_runtime",
+    "Tool invocation latency (status only on failures)",
+    _BOTH,
+)
 
 VECTOR_INSERTS = Instrument(
-    "vector_io.inserts_total", COUNTER, "1", ("vector_db", "operation", "provider", "status"),
-    "vector_io", "Vector insert operations (chunks, file attachments)", _BOTH)
+    "vector_io.inserts_total",
+    COUNTER,
+    "1",
+    ("vector_db", "operation", "provider", "status"),
+    "vector_io",
+    "Vector insert operations (chunks, file attachments)",
+    _BOTH,
+)
 VECTOR_QUERIES = Instrument(
-    "vector_io.queries_total", COUNTER, "1",
+    "vector_io.queries_total",
+    COUNTER,
+    "1",
     ("vector_db", "operation", "provider", "status", "search_mode"),
-    "vector_io", "Vector query and search operations", _BOTH)
+    "vector_io",
+    "Vector query and search operations",
+    _BOTH,
+)
 VECTOR_DELETES = Instrument(
-    "vector_io.deletes_total", COUNTER, "1", ("vector_db", "operation", "provider", "status"),
-    "vector_io", "Vector store and file deletions", _BOTH)
+    "vector_io.deletes_total",
+    COUNTER,
+    "1",
+    ("vector_db", "operation", "provider", "status"),
+    "vector_io",
+    "Vector store and file deletions",
+    _BOTH,
+)
 VECTOR_STORES = Instrument(
-    "vector_io.stores_total", COUNTER, "1", ("operation", "provider"),
-    "vector_io", "Vector stores created", _BOTH)
+    "vector_io.stores_total", COUNTER, "1", ("operation", "provider"), "vector_io", "Vector stores created", _BOTH
+)
 VECTOR_FILES = Instrument(
-    "vector_io.files_total", COUNTER, "1", ("vector_db", "operation", "provider", "status"),
-    "vector_io", "File attachments to vector stores", _BOTH)
+    "vector_io.files_total",
+    COUNTER,
+    "1",
+    ("vector_db", "operation", "provider", "status"),
+    "vector_io",
+    "File attachments to vector stores",
+    _BOTH,
+)
 VECTOR_CHUNKS_PROCESSED = Instrument(
-    "vector_io.chunks_processed_total", COUNTER, "1", ("vector_db", "operation", "provider"),
-    "vector_io", "Chunks processed by insert operations", _BOTH)
+    "vector_io.chunks_processed_total",
+    COUNTER,
+    "1",
+    ("vector_db", "operation", "provider"),
+    "vector_io",
+    "Chunks processed by insert operations",
+    _BOTH,
+)
 VECTOR_DOCUMENTS_RETRIEVED = Instrument(
-    "vector_io.documents_retrieved_total", COUNTER, "1",
+    "vector_io.documents_retrieved_total",
+    COUNTER,
+    "1",
     ("vector_db", "operation", "provider", "status", "search_mode"),
-    "vector_io", "Documents (chunks) returned by queries", _OGX_ONLY)
+    "vector_io",
+    "Documents (chunks) returned by queries",
+    _OGX_ONLY,
+)
 VECTOR_INSERT_DURATION = Instrument(
-    "vector_io.insert_duration_seconds", HISTOGRAM, "s", ("vector_db", "operation", "provider"),
-    "vector_io", "Vector insert latency", _BOTH, _VECTOR_BUCKETS)
+    "vector_io.insert_duration_seconds",
+    HISTOGRAM,
+    "s",
+    ("vector_db", "operation", "provider"),
+    "vector_io",
+    "Vector insert latency",
+    _BOTH,
+    _VECTOR_BUCKETS,
+)
 VECTOR_RETRIEVAL_DURATION = Instrument(
-    "vector_io.retrieval_duration_seconds", HISTOGRAM, "s",
+    "vector_io.retrieval_duration_seconds",
+    HISTOGRAM,
+    "s",
     ("vector_db", "operation", "provider", "search_mode"),
-    "vector_io", "Vector query (retrieval) latency", _BOTH, _VECTOR_BUCKETS)
+    "vector_io",
+    "Vector query (retrieval) latency",
+    _BOTH,
+    _VECTOR_BUCKETS,
+)
 
 REQUESTS = Instrument(
-    "requests_total", COUNTER, "1", ("api", "method", "status", "status_code"),
-    "requests", "API requests, by API method and outcome", _BOTH)
+    "requests_total",
+    COUNTER,
+    "1",
+    ("api", "method", "status", "status_code"),
+    "requests",
+    "API requests, by API method and outcome",
+    _BOTH,
+)
 REQUEST_DURATION = Instrument(
-    "request_duration_seconds", HISTOGRAM, "s", ("api", "method"),
-    "requests", "API request latency", _BOTH)
+    "request_duration_seconds", HISTOGRAM, "s", ("api", "method"), "requests", "API request latency", _BOTH
+)
 CONCURRENT_REQUESTS = Instrument(
-    "concurrent_requests", UPDOWNCOUNTER, "1", ("api",),
-    "requests", "API requests in flight", _BOTH)
+    "concurrent_requests", UPDOWNCOUNTER, "1", ("api",), "requests", "API requests in flight", _BOTH
+)
 
 RESPONSES_PARAMETER_USAGE = Instrument(
-    "responses.parameter_usage_total", COUNTER, "1", ("operation", "parameter"),
-    "responses", "Optional Responses API parameters explicitly provided", _BOTH)
+    "responses.parameter_usage_total",
+    COUNTER,
+    "1",
+    ("operation", "parameter"),
+    "responses",
+    "Optional Responses API parameters explicitly provided",
+    _BOTH,
+)
 RESPONSES_TOOL_TYPES_USED = Instrument(
-    "responses.tool_types_used_total", COUNTER, "1", ("tool_type",),
-    "responses", "Tool types present in Responses API calls (once per type per call)", _OGX_ONLY)
+    "responses.tool_types_used_total",
+    COUNTER,
+    "1",
+    ("tool_type",),
+    "responses",
+    "Tool types present in Responses API calls (once per type per call)",
+    _OGX_ONLY,
+)
 RESPONSES_AGENTIC_CALLS = Instrument(
-    "responses.agentic_calls_total", COUNTER, "1", (),
-    "responses", "Responses API calls that include tools (agentic calls)", _OGX_ONLY)
+    "responses.agentic_calls_total",
+    COUNTER,
+    "1",
+    (),
+    "responses",
+    "Responses API calls that include tools (agentic calls)",
+    _OGX_ONLY,
+)
 
 # --- auto-instrumentation (opentelemetry-instrument) ---------------------------
 # Buckets: opentelemetry-util-genai (token usage) and opentelemetry-instrumentation's
 # HTTP_DURATION_HISTOGRAM_BUCKETS_NEW (new HTTP semantic conventions); the old ones use the SDK's.
 
 GEN_AI_TOKEN_USAGE = Instrument(
-    "gen_ai.client.token.usage", HISTOGRAM, "{token}",
+    "gen_ai.client.token.usage",
+    HISTOGRAM,
+    "{token}",
     ("gen_ai.request.model", "gen_ai.token.type"),
-    "gen_ai", "Input/output tokens per GenAI client call",
-    buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864))
+    "gen_ai",
+    "Input/output tokens per GenAI client call",
+    buckets=(1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864),
+)
 HTTP_SERVER_DURATION = Instrument(
-    "http.server.duration", HISTOGRAM, "ms", ("http.method", "http.status_code", "http.route"),
-    "http", "HTTP server request duration (older semantic conventions)")
+    "http.server.duration",
+    HISTOGRAM,
+    "ms",
+    ("http.method", "http.status_code", "http.route"),
+    "http",
+    "HTTP server request duration (older semantic conventions)",
+)
 HTTP_SERVER_ACTIVE_REQUESTS = Instrument(
-    "http.server.active_requests", UPDOWNCOUNTER, "{request}", ("http.method", "http.scheme"),
-    "http", "HTTP server requests in flight (older semantic conventions)")
+    "http.server.active_requests",
+    UPDOWNCOUNTER,
+    "{request}",
+    ("http.method", "http.scheme"),
+    "http",
+    "HTTP server requests in flight (older semantic conventions)",
+)
 HTTP_SERVER_REQUEST_DURATION = Instrument(
-    "http.server.request.duration", HISTOGRAM, "s",
+    "http.server.request.duration",
+    HISTOGRAM,
+    "s",
     ("http.request.method", "http.response.status_code", "http.route"),
-    "http", "HTTP server request duration (newer semantic conventions)",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10))
+    "http",
+    "HTTP server request duration (newer semantic conventions)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10),
+)
 
 INSTRUMENTS: tuple[Instrument, ...] = (
     INFERENCE_DURATION,

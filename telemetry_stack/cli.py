@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -45,7 +46,9 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """A local observability stack for OGX and Llama Stack apps: Jaeger, OpenTelemetry Collector, Prometheus and Grafana."""
 
@@ -56,21 +59,119 @@ _SERVICE_LIST = ", ".join(SERVICES[:-1]) + " or " + SERVICES[-1]
 
 # Options shared by several commands, each declared once. Parameters that feed Settings are named like its
 # fields; their defaults are None so a value's source (flag, env, config file) is known.
-ConfigOpt = Annotated[Optional[str], typer.Option("--config", envvar=ENV + "CONFIG", metavar="FILE", help="YAML config file (default: ./llama-telemetry.yaml, then the user config dir).")]
-EngineOpt = Annotated[Optional[str], typer.Option("--container", envvar=ENV + "CONTAINER", metavar="docker|podman", help="Container engine (default: auto-detect, Docker first).")]
-ProjectOpt = Annotated[Optional[str], typer.Option("--project", envvar=ENV + "PROJECT", help="Name of the stack (default: default); another project gets its own containers, network, volumes.")]
-ImagesOpt = Annotated[Optional[List[str]], typer.Option("--image", envvar=ENV + "IMAGE", metavar="SERVICE=REF", help=f"Another image for {_SERVICE_LIST}. Repeatable.")]
-PortsOpt = Annotated[Optional[List[str]], typer.Option("--port", envvar=ENV + "PORT", metavar="KEY=PORT", help=f"Host port for {', '.join(PORT_KEYS)}. Repeatable.")]
-PortsAutoOpt = Annotated[Optional[str], typer.Option("--ports", envvar=ENV + "PORTS", metavar="auto", help="`auto`: pick free host ports (kept across `up`s) and report them.")]
-PullOpt = Annotated[Optional[str], typer.Option("--pull", envvar=ENV + "PULL", metavar="missing|always|never", help="When to pull images (default: missing).")]
-BindOpt = Annotated[Optional[str], typer.Option("--bind", envvar=ENV + "BIND", metavar="ADDRESS", help="Host address the ports are published on (default: 127.0.0.1).")]
-TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", envvar=ENV + "TIMEOUT", metavar="SECONDS", help="How long to wait (default: 120 s for up, 60 s for verify).")]
-PasswordOpt = Annotated[Optional[str], typer.Option("--grafana-password", envvar=ENV + "GRAFANA_PASSWORD", help="Grafana admin password (default: admin; required when binding beyond loopback).")]
-RedactOpt = Annotated[Optional[bool], typer.Option("--redact-content/--keep-content", envvar=ENV + "REDACT_CONTENT", help="Drop GenAI prompt/response content from spans in the collector (default: keep).")]
-OgxMetricsOpt = Annotated[Optional[str], typer.Option("--ogx-metrics", envvar=ENV + "OGX_METRICS", metavar="[HOST:]PORT", help="Also scrape OGX's own metrics endpoint (OGX_METRICS_ENDPOINT_ENABLED): PORT on this machine (OGX listening on 0.0.0.0), or HOST:PORT as the containers reach it.")]
-NamingOpt = Annotated[str, typer.Option("--naming", envvar=ENV + "NAMING", metavar="ogx|llama-stack", help="Which server's names: OGX 1.x (ogx.*) or Llama Stack 0.7.x (llama_stack.*).")]
-JsonOpt = Annotated[bool, typer.Option("--json", envvar=ENV + "JSON", help="Print one JSON document on stdout (progress goes to stderr).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", envvar=ENV + "QUIET", help="Print only errors (and the JSON document with --json).")]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        envvar=ENV + "CONFIG",
+        metavar="FILE",
+        help="YAML config file (default: ./llama-telemetry.yaml, then the user config dir).",
+    ),
+]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--container",
+        envvar=ENV + "CONTAINER",
+        metavar="docker|podman",
+        help="Container engine (default: auto-detect, Docker first).",
+    ),
+]
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        envvar=ENV + "PROJECT",
+        help="Name of the stack (default: default); another project gets its own containers, network, volumes.",
+    ),
+]
+ImagesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--image", envvar=ENV + "IMAGE", metavar="SERVICE=REF", help=f"Another image for {_SERVICE_LIST}. Repeatable."
+    ),
+]
+PortsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--port", envvar=ENV + "PORT", metavar="KEY=PORT", help=f"Host port for {', '.join(PORT_KEYS)}. Repeatable."
+    ),
+]
+PortsAutoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ports",
+        envvar=ENV + "PORTS",
+        metavar="auto",
+        help="`auto`: pick free host ports (kept across `up`s) and report them.",
+    ),
+]
+PullOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pull", envvar=ENV + "PULL", metavar="missing|always|never", help="When to pull images (default: missing)."
+    ),
+]
+BindOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bind",
+        envvar=ENV + "BIND",
+        metavar="ADDRESS",
+        help="Host address the ports are published on (default: 127.0.0.1).",
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        envvar=ENV + "TIMEOUT",
+        metavar="SECONDS",
+        help="How long to wait (default: 120 s for up, 60 s for verify).",
+    ),
+]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grafana-password",
+        envvar=ENV + "GRAFANA_PASSWORD",
+        help="Grafana admin password (default: admin; required when binding beyond loopback).",
+    ),
+]
+RedactOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--redact-content/--keep-content",
+        envvar=ENV + "REDACT_CONTENT",
+        help="Drop GenAI prompt/response content from spans in the collector (default: keep).",
+    ),
+]
+OgxMetricsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ogx-metrics",
+        envvar=ENV + "OGX_METRICS",
+        metavar="[HOST:]PORT",
+        help="Also scrape OGX's own metrics endpoint (OGX_METRICS_ENDPOINT_ENABLED): PORT on this machine (OGX listening on 0.0.0.0), or HOST:PORT as the containers reach it.",
+    ),
+]
+NamingOpt = Annotated[
+    str,
+    typer.Option(
+        "--naming",
+        envvar=ENV + "NAMING",
+        metavar="ogx|llama-stack",
+        help="Which server's names: OGX 1.x (ogx.*) or Llama Stack 0.7.x (llama_stack.*).",
+    ),
+]
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", envvar=ENV + "JSON", help="Print one JSON document on stdout (progress goes to stderr)."),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", envvar=ENV + "QUIET", help="Print only errors (and the JSON document with --json)."),
+]
 
 
 def _run(json_output: bool, quiet: bool, action: Callable[[UI], int]) -> None:
@@ -86,12 +187,12 @@ def _run(json_output: bool, quiet: bool, action: Callable[[UI], int]) -> None:
         ui.error(error)
         if json_output:
             ui.emit_json(error_document(error.one_line(), error.exit_code))
-        raise typer.Exit(error.exit_code)
+        raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         if json_output:
             ui.emit_json(error_document("interrupted", 130))
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     raise typer.Exit(code)
 
 
@@ -154,7 +255,9 @@ def up(
     grafana_password: PasswordOpt = None,
     redact_content: RedactOpt = None,
     ogx_metrics: OgxMetricsOpt = None,
-    verify: bool = typer.Option(False, "--verify", envvar=ENV + "VERIFY", help="Run `verify` right after the stack is healthy."),
+    verify: bool = typer.Option(
+        False, "--verify", envvar=ENV + "VERIFY", help="Run `verify` right after the stack is healthy."
+    ),
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -181,7 +284,9 @@ def down(
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     project: ProjectOpt = None,
-    volumes: bool = typer.Option(False, "--volumes", envvar=ENV + "DOWN_VOLUMES", help="Also remove the Prometheus and Grafana data volumes."),
+    volumes: bool = typer.Option(
+        False, "--volumes", envvar=ENV + "DOWN_VOLUMES", help="Also remove the Prometheus and Grafana data volumes."
+    ),
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -222,8 +327,22 @@ def status(
 @app.command()
 def render(
     ctx: typer.Context,
-    output: Path = typer.Option(..., "--output", "-o", envvar=ENV + "OUTPUT", metavar="DIR", help="Directory to write into (created if missing)."),
-    format: str = typer.Option("files", "--format", "-f", envvar=ENV + "FORMAT", metavar="files|compose|kubernetes", help="Plain config files, a compose project, or Kubernetes manifests."),
+    output: Path = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        envvar=ENV + "OUTPUT",
+        metavar="DIR",
+        help="Directory to write into (created if missing).",
+    ),
+    format: str = typer.Option(
+        "files",
+        "--format",
+        "-f",
+        envvar=ENV + "FORMAT",
+        metavar="files|compose|kubernetes",
+        help="Plain config files, a compose project, or Kubernetes manifests.",
+    ),
     config: ConfigOpt = None,
     project: ProjectOpt = None,
     images: ImagesOpt = None,
@@ -248,7 +367,9 @@ def render(
         try:
             written = write_files(files, output)
         except OSError as exc:
-            raise TelemetryError(f"Could not write to {output}: {exc.strerror or exc}.", "Choose a directory you can write to.") from None
+            raise TelemetryError(
+                f"Could not write to {output}: {exc.strerror or exc}.", "Choose a directory you can write to."
+            ) from None
         relative = [str(p.relative_to(output)) for p in written]
         if json_output:
             from telemetry_stack.results import document
@@ -315,10 +436,23 @@ def verify(
 @app.command()
 def env(
     ctx: typer.Context,
-    format: str = typer.Option("shell", "--format", "-f", envvar=ENV + "ENV_FORMAT", metavar="shell|dotenv|json|github", help="Output format."),
+    format: str = typer.Option(
+        "shell", "--format", "-f", envvar=ENV + "ENV_FORMAT", metavar="shell|dotenv|json|github", help="Output format."
+    ),
     naming: NamingOpt = "ogx",
-    service_name: Optional[str] = typer.Option(None, "--service-name", envvar=ENV + "SERVICE_NAME", help="OTEL_SERVICE_NAME for your app [default: the server's own: ogx or llama-stack]."),
-    histograms: str = typer.Option("exponential", "--histograms", envvar=ENV + "HISTOGRAMS", metavar="exponential|classic", help="exponential: accurate latency percentiles (native histograms); classic: the app's own buckets."),
+    service_name: str | None = typer.Option(
+        None,
+        "--service-name",
+        envvar=ENV + "SERVICE_NAME",
+        help="OTEL_SERVICE_NAME for your app [default: the server's own: ogx or llama-stack].",
+    ),
+    histograms: str = typer.Option(
+        "exponential",
+        "--histograms",
+        envvar=ENV + "HISTOGRAMS",
+        metavar="exponential|classic",
+        help="exponential: accurate latency percentiles (native histograms); classic: the app's own buckets.",
+    ),
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     project: ProjectOpt = None,
@@ -337,7 +471,9 @@ def env(
         settings = _settings(ctx)
         stack = deploy.status(settings.engine, settings.project, ui)
         if not stack.env:
-            raise TelemetryError(f"The collector of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first.")
+            raise TelemetryError(
+                f"The collector of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first."
+            )
         variables = {**stack.env, "OTEL_SERVICE_NAME": service_name or server.default_service_name}
         if histograms == "classic":
             from telemetry_stack.catalog import EXPONENTIAL_HISTOGRAMS
@@ -353,8 +489,12 @@ def env(
 def logs(
     ctx: typer.Context,
     service: str = typer.Argument(..., envvar=ENV + "LOGS_SERVICE", metavar="SERVICE", help=f"{_SERVICE_LIST}."),
-    follow: bool = typer.Option(False, "--follow", "-f", envvar=ENV + "LOGS_FOLLOW", help="Keep printing new lines until Ctrl-C."),
-    tail: int = typer.Option(100, "--tail", "-n", min=0, envvar=ENV + "LOGS_TAIL", metavar="N", help="Lines from the end to start with."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", envvar=ENV + "LOGS_FOLLOW", help="Keep printing new lines until Ctrl-C."
+    ),
+    tail: int = typer.Option(
+        100, "--tail", "-n", min=0, envvar=ENV + "LOGS_TAIL", metavar="N", help="Lines from the end to start with."
+    ),
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     project: ProjectOpt = None,
@@ -379,7 +519,9 @@ def logs(
 @app.command("open")
 def open_ui(
     ctx: typer.Context,
-    service: str = typer.Argument("grafana", envvar=ENV + "OPEN_SERVICE", metavar="[SERVICE]", help=f"{', '.join(WITH_UI)} (default: grafana)."),
+    service: str = typer.Argument(
+        "grafana", envvar=ENV + "OPEN_SERVICE", metavar="[SERVICE]", help=f"{', '.join(WITH_UI)} (default: grafana)."
+    ),
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     project: ProjectOpt = None,
@@ -394,7 +536,9 @@ def open_ui(
         settings = _settings(ctx)
         url = deploy.status(settings.engine, settings.project, ui).urls.get(definition(service).ui_port)
         if not url:
-            raise TelemetryError(f"{service} of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first.")
+            raise TelemetryError(
+                f"{service} of project {settings.project!r} is not deployed.", "Run `llama-telemetry up` first."
+            )
         import webbrowser
 
         opened = sys.stdout.isatty() and webbrowser.open(url)
@@ -463,10 +607,19 @@ def show_config(
 @app.command()
 def demo(
     ctx: typer.Context,
-    duration: float = typer.Option(60.0, "--duration", envvar=ENV + "DEMO_DURATION", metavar="SECONDS", help="How long to send telemetry."),
-    rate: float = typer.Option(2.0, "--rate", envvar=ENV + "DEMO_RATE", metavar="PER_SECOND", help="Synthetic requests per second."),
+    duration: float = typer.Option(
+        60.0, "--duration", envvar=ENV + "DEMO_DURATION", metavar="SECONDS", help="How long to send telemetry."
+    ),
+    rate: float = typer.Option(
+        2.0, "--rate", envvar=ENV + "DEMO_RATE", metavar="PER_SECOND", help="Synthetic requests per second."
+    ),
     naming: NamingOpt = "ogx",
-    service_name: Optional[str] = typer.Option(None, "--service-name", envvar=ENV + "DEMO_SERVICE_NAME", help="service.name of the synthetic app [default: ogx-demo or llama-stack-demo]."),
+    service_name: str | None = typer.Option(
+        None,
+        "--service-name",
+        envvar=ENV + "DEMO_SERVICE_NAME",
+        help="service.name of the synthetic app [default: ogx-demo or llama-stack-demo].",
+    ),
     config: ConfigOpt = None,
     engine: EngineOpt = None,
     project: ProjectOpt = None,
@@ -483,8 +636,14 @@ def demo(
         settings = _settings(ctx)
         stack = deploy.status(settings.engine, settings.project, ui)
         deploy.require_healthy(stack)
-        result = run_demo(stack.env["OTEL_EXPORTER_OTLP_ENDPOINT"], duration, rate, service_name,
-                          ui.demo_progress(duration), server=server)
+        result = run_demo(
+            stack.env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+            duration,
+            rate,
+            service_name,
+            ui.demo_progress(duration),
+            server=server,
+        )
         ui.show_demo(result, stack)
         return 0
 
@@ -525,11 +684,11 @@ def _exit_code_for(exc: BaseException) -> tuple[int, str | None]:
     if name == "Abort" or isinstance(exc, KeyboardInterrupt):
         return 130, "interrupted"
     if name == "NoArgsIsHelpError":  # bare `llama-telemetry`: show the help, not an error
-        print(getattr(exc, "format_message")())
+        print(cast(Any, exc).format_message())
         return EXIT_USAGE, None
     if hasattr(exc, "format_message"):
         ctx = getattr(exc, "ctx", None)
         code = int(getattr(exc, "exit_code", EXIT_FAILURE) or EXIT_FAILURE)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and code == EXIT_USAGE else ""
-        return code, f"{getattr(exc, 'format_message')()}{hint}"
+        return code, f"{cast(Any, exc).format_message()}{hint}"
     raise exc

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from telemetry_stack.engines.base import ContainerInfo, Engine, PullEvent
 from telemetry_stack.errors import ServiceFailed, TelemetryError, UsageError
@@ -45,7 +46,11 @@ GIVEN_UP = ""  # the `ready` event set when `up` stops waiting (failure, timeout
 
 
 def ensure_images(
-    engine: Engine, stack: Stack, plan: Plan, present: Mapping[str, bool], policy: str,
+    engine: Engine,
+    stack: Stack,
+    plan: Plan,
+    present: Mapping[str, bool],
+    policy: str,
     on_pull: Callable[[str, Iterator[PullEvent]], None],
 ) -> None:
     needed = {s.container.image: s.name for s in stack.services if plan.actions[s.name] in (CREATE, RECREATE)}
@@ -116,7 +121,9 @@ def up(settings: Settings, ui: Reporter) -> UpResult:
             with ThreadPoolExecutor(max_workers=len(stack.services), thread_name_prefix="converge") as pool:
                 try:
                     converging = {
-                        s.name: pool.submit(_converge_service, engine, s, plan.actions[s.name], found.existing.get(s.name), ready)
+                        s.name: pool.submit(
+                            _converge_service, engine, s, plan.actions[s.name], found.existing.get(s.name), ready
+                        )
                         for s in stack.services
                     }
                     reports = wait_healthy(engine, stack, converging, settings.timeout, ui, ready)
@@ -145,7 +152,10 @@ class Interrupted(TelemetryError):
 
 def _describe_state(engine: Engine, stack: Stack) -> str:
     containers = containers_by_service(engine, stack.project)
-    parts = [f"{s.name} {containers[s.name].state}" if s.name in containers else f"{s.name} not created" for s in stack.services]
+    parts = [
+        f"{s.name} {containers[s.name].state}" if s.name in containers else f"{s.name} not created"
+        for s in stack.services
+    ]
     network = "present" if engine.network(stack.network) else "absent"
     return f"{', '.join(parts)}; network {stack.network} {network}"
 
@@ -171,10 +181,14 @@ def _app_environment(otlp_http: str) -> dict[str, str]:
     from telemetry_stack.catalog import EXPONENTIAL_HISTOGRAMS
 
     name, value = EXPONENTIAL_HISTOGRAMS
-    return {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", name: value,
-            # The collector has no logs pipeline: an app exporting logs (opentelemetry-instrument does by default,
-            # GenAI content capture sends its events as logs) would get 404s and log export errors.
-            "OTEL_LOGS_EXPORTER": "none"}
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        name: value,
+        # The collector has no logs pipeline: an app exporting logs (opentelemetry-instrument does by default,
+        # GenAI content capture sends its events as logs) would get 404s and log export errors.
+        "OTEL_LOGS_EXPORTER": "none",
+    }
 
 
 def status(requested: str | None, project: str, ui: Reporter) -> StatusResult:
@@ -209,7 +223,11 @@ def down(requested: str | None, project: str, remove_volumes: bool, ui: Reporter
             engine.remove_container(info.id)
             return info.name
 
-        removed = list(run_concurrently({info.id: partial(stop_and_remove, info) for info in containers}).values()) if containers else []
+        removed = (
+            list(run_concurrently({info.id: partial(stop_and_remove, info) for info in containers}).values())
+            if containers
+            else []
+        )
         result = DownResult(engine.name, engine.url, project, sorted(removed))
 
         network = engine.network(network_name)
@@ -249,5 +267,7 @@ def logs(requested: str | None, project: str, service: str, tail: int, follow: b
     with open_engine(requested, ui.note) as engine:
         info = containers_by_service(engine, project).get(service)
         if info is None:
-            raise TelemetryError(f"{service} of project {project!r} is not deployed.", "Run `llama-telemetry up` first.")
+            raise TelemetryError(
+                f"{service} of project {project!r} is not deployed.", "Run `llama-telemetry up` first."
+            )
         yield from engine.stream_logs(info.id, tail, follow)

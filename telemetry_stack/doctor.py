@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-
-from typing import Mapping
 
 from telemetry_stack.engines.base import Engine
 from telemetry_stack.engines.detect import candidates_for, connect_to, detect, probe_candidates
@@ -25,8 +24,14 @@ def engine_checks(env: Mapping[str, str] = os.environ) -> list[Check]:
     for candidate, result in probe_candidates(candidates_for(None, env, home)):
         if not result.ok:
             if result.error != "no such socket" or candidate.source in ("DOCKER_HOST", "CONTAINER_HOST"):
-                checks.append(Check("warn", candidate.source, f"{candidate.url}: {result.error}",
-                                     "Start that engine, or unset the variable pointing at it."))
+                checks.append(
+                    Check(
+                        "warn",
+                        candidate.source,
+                        f"{candidate.url}: {result.error}",
+                        "Start that engine, or unset the variable pointing at it.",
+                    )
+                )
             continue
         try:
             engine = connect_to(candidate)
@@ -34,14 +39,31 @@ def engine_checks(env: Mapping[str, str] = os.environ) -> list[Check]:
                 version, rootless = engine.known_version or engine.version(), engine.rootless()
             finally:
                 engine.close()
-            checks.append(Check("ok", f"{candidate.engine} engine", f"{candidate.url} ({candidate.source}), "
-                                 f"version {version}, {'rootless' if rootless else 'rootful'}"))
+            checks.append(
+                Check(
+                    "ok",
+                    f"{candidate.engine} engine",
+                    f"{candidate.url} ({candidate.source}), version {version}, {'rootless' if rootless else 'rootful'}",
+                )
+            )
         except Exception as exc:  # an engine that pings but fails the SDK is exactly what doctor should show
-            checks.append(Check("fail", f"{candidate.engine} engine", f"{candidate.url} answers ping but not the SDK: {exc}",
-                                 "Check the engine's version (Docker API >= 1.41, Podman >= 4)."))
+            checks.append(
+                Check(
+                    "fail",
+                    f"{candidate.engine} engine",
+                    f"{candidate.url} answers ping but not the SDK: {exc}",
+                    "Check the engine's version (Docker API >= 1.41, Podman >= 4).",
+                )
+            )
     if not any(c.status == "ok" for c in checks):
-        checks.append(Check("fail", "engines", "no Docker or Podman engine answered",
-                             "Start Docker (or Docker Desktop / colima), or `systemctl --user start podman.socket`."))
+        checks.append(
+            Check(
+                "fail",
+                "engines",
+                "no Docker or Podman engine answered",
+                "Start Docker (or Docker Desktop / colima), or `systemctl --user start podman.socket`.",
+            )
+        )
     return checks
 
 
@@ -81,11 +103,22 @@ def _stack_checks(engine: Engine, settings: Settings) -> list[Check]:
             continue
         if port in held:
             info = held[port]
-            checks.append(Check("ok", f"port {port} ({p.key})",
-                                 f"held by our container {info.name} (project {info.labels.get(PROJECT_LABEL)})"))
+            checks.append(
+                Check(
+                    "ok",
+                    f"port {port} ({p.key})",
+                    f"held by our container {info.name} (project {info.labels.get(PROJECT_LABEL)})",
+                )
+            )
         elif port_in_use(settings.bind, port):
-            checks.append(Check("fail", f"port {port} ({p.key})", f"taken by another program on {settings.bind}",
-                                 f"Free it, or use --port {p.key}=N (or --ports auto)."))
+            checks.append(
+                Check(
+                    "fail",
+                    f"port {port} ({p.key})",
+                    f"taken by another program on {settings.bind}",
+                    f"Free it, or use --port {p.key}=N (or --ports auto).",
+                )
+            )
         else:
             checks.append(Check("ok", f"port {port} ({p.key})", "free"))
     for service in SERVICES:  # the images and volumes `up` would use; nothing needs rendering for that
@@ -93,11 +126,23 @@ def _stack_checks(engine: Engine, settings: Settings) -> list[Check]:
         if engine.image_present(ref):
             checks.append(Check("ok", f"image {service}", f"{ref} is present"))
         elif settings.pull == "never":
-            checks.append(Check("fail", f"image {service}", f"{ref} is missing and --pull never is set",
-                                 f"`{engine.name} pull {ref}` or `{engine.name} load` it first."))
+            checks.append(
+                Check(
+                    "fail",
+                    f"image {service}",
+                    f"{ref} is missing and --pull never is set",
+                    f"`{engine.name} pull {ref}` or `{engine.name} load` it first.",
+                )
+            )
         else:
-            checks.append(Check("info", f"image {service}", f"{ref} is not present; `up` will pull it",
-                                 "Without registry access, load it first or point --image at a local image."))
+            checks.append(
+                Check(
+                    "info",
+                    f"image {service}",
+                    f"{ref} is not present; `up` will pull it",
+                    "Without registry access, load it first or point --image at a local image.",
+                )
+            )
     for name in resource_names(settings.project)[2].values():
         volume = engine.volume(name)
         if volume is None:
@@ -105,8 +150,14 @@ def _stack_checks(engine: Engine, settings: Settings) -> list[Check]:
         elif is_ours(volume.labels, settings.project):
             checks.append(Check("ok", f"volume {name}", "present, ours (data kept across `down`)"))
         else:
-            checks.append(Check("fail", f"volume {name}", "exists but was not created by llama-telemetry",
-                                 f"Remove it (`{engine.name} volume rm {name}`) or use --project NAME."))
+            checks.append(
+                Check(
+                    "fail",
+                    f"volume {name}",
+                    "exists but was not created by llama-telemetry",
+                    f"Remove it (`{engine.name} volume rm {name}`) or use --project NAME.",
+                )
+            )
     return checks
 
 

@@ -8,7 +8,8 @@ Each function returns relative path -> content, ready for `render.write_files`.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -29,7 +30,7 @@ def relative_path(service: str, path: str) -> str:
     root = definition(service).config_root
     if not path.startswith(root):
         raise ValueError(f"{path} is not below {service}'s config directory {root}")
-    return f"{service}/{path[len(root):]}"
+    return f"{service}/{path[len(root) :]}"
 
 
 def _config_files(stack: Stack) -> dict[str, bytes]:
@@ -57,7 +58,13 @@ _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(_Quoted, _represent_quoted)
 
 
-_DUMP_OPTIONS: dict[str, Any] = {"Dumper": _Dumper, "sort_keys": False, "default_flow_style": False, "width": 1_000_000, "allow_unicode": True}
+_DUMP_OPTIONS: dict[str, Any] = {
+    "Dumper": _Dumper,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "width": 1_000_000,
+    "allow_unicode": True,
+}
 
 
 def _dump_all(documents: Iterable[Any]) -> str:
@@ -243,7 +250,7 @@ def _config_groups(service: Service) -> dict[str, tuple[str, dict[str, str]]]:
             name, base = "grafana-dashboards", dashboards
         else:
             name, base = f"{service.name}-config", root
-        groups.setdefault(name, (base, {}))[1][path] = path[len(base):].replace("/", "_")
+        groups.setdefault(name, (base, {}))[1][path] = path[len(base) :].replace("/", "_")
     return groups
 
 
@@ -251,7 +258,14 @@ def _config_maps(stack: Stack, service: Service) -> list[dict]:
     maps = []
     for name, (_, keys) in _config_groups(service).items():
         data = {key: service.files[path].decode() for path, key in keys.items()}
-        maps.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(name, _labels(stack, service)), "data": data})
+        maps.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": _metadata(name, _labels(stack, service)),
+                "data": data,
+            }
+        )
     return maps
 
 
@@ -264,12 +278,14 @@ def _config_volumes(service: Service) -> tuple[list[dict], list[dict]]:
             directory, _, filename = path.rpartition("/")
             by_dir.setdefault(directory, []).append((key, filename))
         for directory, items in sorted(by_dir.items()):
-            below = directory[len(base.rstrip("/")):]
+            below = directory[len(base.rstrip("/")) :]
             volume = _dns_label(f"{name}-{below}") if below.strip("/") else name
-            volumes.append({
-                "name": volume,
-                "configMap": {"name": name, "items": [{"key": k, "path": f} for k, f in items]},
-            })
+            volumes.append(
+                {
+                    "name": volume,
+                    "configMap": {"name": name, "items": [{"key": k, "path": f} for k, f in items]},
+                }
+            )
             mounts.append({"name": volume, "mountPath": directory, "readOnly": True})
     return volumes, mounts
 
@@ -309,7 +325,11 @@ def _env(service: Service) -> list[dict]:
 
 def _secret(stack: Stack, service: Service) -> dict | None:
     secret_keys = _secret_keys(service)
-    data = {key: service.container.environment[env] for env, key in secret_keys.items() if env in service.container.environment}
+    data = {
+        key: service.container.environment[env]
+        for env, key in secret_keys.items()
+        if env in service.container.environment
+    }
     if not data:
         return None
     return {
@@ -327,7 +347,10 @@ def _claims(stack: Stack, service: Service) -> list[dict]:
             "apiVersion": "v1",
             "kind": "PersistentVolumeClaim",
             "metadata": _metadata(name, _labels(stack, service)),
-            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": definition(service.name).storage_request}}},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": definition(service.name).storage_request}},
+            },
         }
         for name in service.container.volumes
     ]

@@ -7,7 +7,7 @@ import http.client
 import ipaddress
 import threading
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlparse
 
 POLL_INTERVAL = 0.1  # seconds between probes of one service: readiness is noticed within ~100 ms
@@ -45,7 +45,12 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT, headers: Mapping[str, str] |
 def reachable_host(host_ip: str, engine_url: str = "") -> str:
     """The address to reach a published port from here: the remote engine's host, or the bound IP."""
     engine = urlparse(engine_url)
-    if engine.scheme in ("tcp", "ssh", "http", "https") and engine.hostname not in (None, "localhost", "127.0.0.1", "::1"):
+    if engine.scheme in ("tcp", "ssh", "http", "https") and engine.hostname not in (
+        None,
+        "localhost",
+        "127.0.0.1",
+        "::1",
+    ):
         return engine.hostname
     if not host_ip or host_ip == "0.0.0.0":
         return "127.0.0.1"
@@ -64,7 +69,9 @@ class Poller:
     """Polls URLs in order (see poll_interval) on a daemon thread until every one has answered 200, or it
     is cancelled. A URL that answered once is not asked again: readiness only moves forward."""
 
-    def __init__(self, urls: Sequence[str], changed: threading.Event | None = None, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self, urls: Sequence[str], changed: threading.Event | None = None, headers: Mapping[str, str] | None = None
+    ):
         self.urls = list(urls)
         self.healthy = threading.Event()
         self._headers = dict(headers or {})
@@ -72,7 +79,7 @@ class Poller:
         self._changed = changed  # shared with the waiter, so it wakes as soon as any service is ready
         self._thread = threading.Thread(target=self._run, name=f"probe {self.urls[0]}", daemon=True)
 
-    def start(self) -> "Poller":
+    def start(self) -> Poller:
         self._thread.start()
         return self
 

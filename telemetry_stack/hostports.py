@@ -6,7 +6,7 @@ import errno
 import ipaddress
 import socket
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 from telemetry_stack.engines.base import ContainerInfo
 from telemetry_stack.errors import ConflictError, UsageError
@@ -30,8 +30,10 @@ def port_in_use(host_ip: str, port: int) -> bool:
                 sock.bind((address, port))
             except OSError as exc:
                 if exc.errno == errno.EADDRNOTAVAIL:
-                    raise UsageError(f"--bind {host_ip} is not an address of this machine.",
-                                     "Use 127.0.0.1 (default), 0.0.0.0 or one of this machine's addresses.") from None
+                    raise UsageError(
+                        f"--bind {host_ip} is not an address of this machine.",
+                        "Use 127.0.0.1 (default), 0.0.0.0 or one of this machine's addresses.",
+                    ) from None
                 if exc.errno in (errno.EADDRINUSE, errno.EACCES):
                     return True
     return False
@@ -49,7 +51,11 @@ def check_ports(stack: Stack, plan: Plan, existing: Mapping[str, ContainerInfo],
             if binding.host_port in ours:
                 continue
             if port_in_use(binding.host_ip, binding.host_port):
-                key = next(p.key for p in PUBLISHED_PORTS if p.service == service.name and p.container_port == binding.container_port)
+                key = next(
+                    p.key
+                    for p in PUBLISHED_PORTS
+                    if p.service == service.name and p.container_port == binding.container_port
+                )
                 raise ConflictError(
                     f"Port {binding.host_port} on {binding.host_ip} ({service.name}) is already in use by another program; nothing was created.",
                     f"Free it, or choose another host port with --port {key}=N.",
@@ -81,6 +87,8 @@ def free_port(host_ip: str) -> int:
         try:
             sock.bind((host_ip, 0))
         except OSError as exc:
-            raise UsageError(f"--bind {host_ip}: {exc.strerror}; --ports auto picks ports free on this machine.",
-                             "Bind to an address of this machine (e.g. 127.0.0.1 or 0.0.0.0).") from None
+            raise UsageError(
+                f"--bind {host_ip}: {exc.strerror}; --ports auto picks ports free on this machine.",
+                "Bind to an address of this machine (e.g. 127.0.0.1 or 0.0.0.0).",
+            ) from None
         return sock.getsockname()[1]

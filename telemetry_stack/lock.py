@@ -8,12 +8,11 @@ import hashlib
 import os
 import tempfile
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 from telemetry_stack.engines.base import Engine
 from telemetry_stack.errors import ConflictError
 from telemetry_stack.reporting import Reporter
-
 
 
 @contextlib.contextmanager
@@ -31,7 +30,9 @@ def project_lock(engine: Engine, project: str, timeout: float, ui: Reporter) -> 
                 break
             except BlockingIOError:
                 if not announced:
-                    ui.note(f"Another llama-telemetry command is changing project {project!r}; waiting for it to finish ...")
+                    ui.note(
+                        f"Another llama-telemetry command is changing project {project!r}; waiting for it to finish ..."
+                    )
                     announced = True
                 if time.monotonic() > deadline:
                     raise ConflictError(

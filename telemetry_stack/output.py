@@ -10,7 +10,8 @@ import json
 import os
 import sys
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from telemetry_stack.engines.base import PullEvent
 from telemetry_stack.errors import TelemetryError
@@ -66,7 +67,9 @@ class UI:
             return
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=self._console()) as progress:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=self._console()
+        ) as progress:
             overall = progress.add_task(f"pulling {ref}", total=None)
             layers: dict[str, Any] = {}  # layer -> rich TaskID
             for event in events:
@@ -75,7 +78,12 @@ class UI:
                 if event.layer not in layers:
                     layers[event.layer] = progress.add_task(f"  {event.layer[:12]}", total=event.total)
                 task = layers[event.layer]
-                progress.update(task, description=f"  {event.layer[:12]} {event.status}", total=event.total or None, completed=event.current or 0)
+                progress.update(
+                    task,
+                    description=f"  {event.layer[:12]} {event.status}",
+                    total=event.total or None,
+                    completed=event.current or 0,
+                )
                 if event.status in ("Pull complete", "Already exists", "Download complete", "done"):
                     progress.update(task, total=1, completed=1)
             progress.update(overall, total=1, completed=1)
@@ -86,6 +94,7 @@ class UI:
         started = time.monotonic()
         states = {name: "starting" for name in services}
         if not self.interactive:
+
             def update(name: str, state: str) -> None:
                 if states.get(name) != state:
                     states[name] = state
@@ -102,12 +111,15 @@ class UI:
             grid.add_column("service")
             grid.add_column("state")
             for name, state in states.items():
-                style = "green" if state == "healthy" else ("red" if "exit" in state or state == "removed" else "yellow")
+                style = (
+                    "green" if state == "healthy" else ("red" if "exit" in state or state == "removed" else "yellow")
+                )
                 grid.add_row(name, f"[{style}]{state}[/{style}]")
             grid.caption = f"{time.monotonic() - started:.1f}s"
             return grid
 
         with Live(table(), console=self._console(), refresh_per_second=10, transient=True) as live:
+
             def update(name: str, state: str) -> None:
                 states[name] = state
                 live.update(table())
@@ -142,7 +154,7 @@ class UI:
                 table.add_row(*row)
             self._console().print(table)
         else:
-            for title, service, url in rows:
+            for title, _service, url in rows:
                 self.info(f"  {title:<18} {url}")
 
     def show_status(self, result: StatusResult) -> None:
@@ -170,7 +182,9 @@ class UI:
         if result.removed_volumes:
             self.info(f"Removed volumes: {', '.join(result.removed_volumes)}.")
         if result.kept_volumes:
-            self.info(f"Kept data volumes {', '.join(result.kept_volumes)} (remove them with `llama-telemetry down --volumes`).")
+            self.info(
+                f"Kept data volumes {', '.join(result.kept_volumes)} (remove them with `llama-telemetry down --volumes`)."
+            )
 
     def show_doctor(self, report: DoctorReport) -> None:
         if self.json_output:
@@ -184,8 +198,14 @@ class UI:
 
     def show_config(self, rows: list[tuple[str, str, str]], config_file) -> None:
         if self.json_output:
-            self.emit_json(document({"config_file": str(config_file) if config_file else None,
-                                     "settings": {name: {"value": value, "source": source} for name, value, source in rows}}))
+            self.emit_json(
+                document(
+                    {
+                        "config_file": str(config_file) if config_file else None,
+                        "settings": {name: {"value": value, "source": source} for name, value, source in rows},
+                    }
+                )
+            )
             return
         self.info(f"Config file: {config_file or '(none found)'}")
         width = max(len(r[0]) for r in rows)
@@ -212,7 +232,9 @@ class UI:
             self.emit_json(document(result))
             return
         grafana = stack.grafana.url if stack.grafana and stack.grafana.url else "Grafana"
-        self.info(f"Sent {result.get('requests', 0)} synthetic requests and {result.get('spans', 0)} spans in {result.get('duration', 0):.0f}s.")
+        self.info(
+            f"Sent {result.get('requests', 0)} synthetic requests and {result.get('spans', 0)} spans in {result.get('duration', 0):.0f}s."
+        )
         if result.get("export_errors"):
             self.warn(f"{result['export_errors']} exports failed; last error: {result.get('last_export_error')}")
         self.info("Open the dashboards:")

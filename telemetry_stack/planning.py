@@ -6,18 +6,26 @@ happens to use one of our names is reported and never stopped, replaced or remov
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from telemetry_stack.engines.base import ContainerInfo, Engine, ResourceInfo
 from telemetry_stack.errors import ConflictError
 from telemetry_stack.services import SERVICES
 from telemetry_stack.session import run_concurrently
-from telemetry_stack.stack import HASH_LABEL, MANAGED_LABEL, PROJECT_LABEL, SERVICE_LABEL, Stack, project_labels, resource_names
+from telemetry_stack.stack import (
+    HASH_LABEL,
+    MANAGED_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    Stack,
+    project_labels,
+    resource_names,
+)
 
 CREATE, RECREATE, START, KEEP = "created", "recreated", "started", "unchanged"
-
 
 
 @dataclass
@@ -25,7 +33,6 @@ class Plan:
     actions: dict[str, str] = field(default_factory=dict)  # service -> CREATE | RECREATE | START | KEEP
     create_network: bool = False
     create_volumes: list[str] = field(default_factory=list)
-
 
 
 @dataclass
@@ -91,7 +98,9 @@ def check_ownership(kind: str, stack: Stack, found: Survey) -> None:
 
 
 def make_plan(stack: Stack, found: Survey) -> Plan:
-    plan = Plan(create_network=found.network is None, create_volumes=[n for n in stack.volumes if found.volumes[n] is None])
+    plan = Plan(
+        create_network=found.network is None, create_volumes=[n for n in stack.volumes if found.volumes[n] is None]
+    )
     for service in stack.services:
         current = found.existing.get(service.name)
         if current is None:

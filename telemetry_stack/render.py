@@ -7,9 +7,9 @@ files `render --output DIR` writes and `up` copies into the containers.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
 
 from telemetry_stack import catalog
 from telemetry_stack.errors import UsageError
@@ -58,15 +58,21 @@ def _environment():
 
 # GenAI semantic-convention attributes that carry prompt or response content (older and newer conventions),
 # and tool calls' arguments and results, which carry what the model and the tool said.
-GENAI_CONTENT_PATTERN = (r"^gen_ai[.](prompt|completion|input[.]messages|output[.]messages|system_instructions"
-                         r"|tool[.]call[.](arguments|result))([.].*)?$")
+GENAI_CONTENT_PATTERN = (
+    r"^gen_ai[.](prompt|completion|input[.]messages|output[.]messages|system_instructions"
+    r"|tool[.]call[.](arguments|result))([.].*)?$"
+)
 
 
 # Auto-instrumentation metrics arrive unprefixed from OGX's own endpoint; Prometheus gives them the prefix
 # the collector gives them, so the dashboards read one set of names whichever path the metrics took.
-OGX_UNPREFIXED = "(" + "|".join(
-    i.prometheus_name(catalog.OGX)[len(catalog.OGX.series_prefix):] for i in catalog.INSTRUMENTS if not i.custom
-) + ")(_bucket|_sum|_count)?"
+OGX_UNPREFIXED = (
+    "("
+    + "|".join(
+        i.prometheus_name(catalog.OGX)[len(catalog.OGX.series_prefix) :] for i in catalog.INSTRUMENTS if not i.custom
+    )
+    + ")(_bucket|_sum|_count)?"
+)
 
 
 def _template_name(service: str) -> str:
@@ -122,7 +128,9 @@ def container_path(relative: str) -> tuple[str, str]:
 
 def write_files(files: Mapping[str, bytes], output: Path) -> list[Path]:
     if output.exists() and not output.is_dir():
-        raise UsageError(f"--output {output} exists and is not a directory.", "Name a directory (it is created if missing).")
+        raise UsageError(
+            f"--output {output} exists and is not a directory.", "Name a directory (it is created if missing)."
+        )
     written = []
     for relative, content in sorted(files.items()):
         target = output / relative

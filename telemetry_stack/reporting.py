@@ -5,7 +5,9 @@ Kept apart from `output` so the orchestration modules depend on this small proto
 
 from __future__ import annotations
 
-from typing import Callable, ContextManager, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 from telemetry_stack.engines.base import PullEvent
 
@@ -25,5 +27,5 @@ class Reporter(Protocol):
     def pull_progress(self, ref: str, events: Iterator[PullEvent]) -> None:
         """Consume one image pull's events, showing progress."""
 
-    def wait_progress(self, services: list[str]) -> ContextManager[ProgressUpdate]:
+    def wait_progress(self, services: list[str]) -> AbstractContextManager[ProgressUpdate]:
         """Show the health wait; yields update(service, state)."""

@@ -15,8 +15,8 @@ carries exactly them. Never ":latest": an upgrade is a deliberate change here.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 # Docker's default PATH (the base images' value where a Dockerfile extends $PATH).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

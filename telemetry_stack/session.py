@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator, Mapping, TypeVar
+from typing import TypeVar
 
 from telemetry_stack.engines.base import Engine
 from telemetry_stack.errors import EngineUnavailable, TelemetryError
-
 
 # The SDKs keep 10 pooled connections per client; more concurrent calls would open and drop extra ones.
 MAX_CONCURRENT_CALLS = 8
 
 K = TypeVar("K")
 V = TypeVar("V")
-
 
 
 @contextlib.contextmanager

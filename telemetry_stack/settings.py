@@ -8,9 +8,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from telemetry_stack.engines.base import HOST_ALIAS
 from telemetry_stack.errors import UsageError
@@ -58,7 +59,18 @@ class Settings:
 # ------------------------------------------------------------------------------------ config file
 
 CONFIG_FILE_NAME = "llama-telemetry.yaml"
-CONFIG_KEYS = ("container", "project", "images", "ports", "bind", "pull", "timeout", "grafana_password", "redact_content", "ogx_metrics")
+CONFIG_KEYS = (
+    "container",
+    "project",
+    "images",
+    "ports",
+    "bind",
+    "pull",
+    "timeout",
+    "grafana_password",
+    "redact_content",
+    "ogx_metrics",
+)
 
 
 def user_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -72,7 +84,9 @@ def find_config_file(explicit: str | None, env: Mapping[str, str] | None = None)
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise UsageError(f"--config {explicit}: no such file.", "Name an existing YAML file, or leave --config out.")
+            raise UsageError(
+                f"--config {explicit}: no such file.", "Name an existing YAML file, or leave --config out."
+            )
         return path
     for path in (Path.cwd() / CONFIG_FILE_NAME, user_config_path(env)):
         if path.is_file():
@@ -90,9 +104,13 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
-        raise UsageError(f"Config file {path} is not valid YAML{line}.", "Fix the file or pass another with --config.") from None
+        raise UsageError(
+            f"Config file {path} is not valid YAML{line}.", "Fix the file or pass another with --config."
+        ) from None
     if not isinstance(data, dict):
-        raise UsageError(f"Config file {path} must be a YAML mapping of settings.", f"Known keys: {', '.join(CONFIG_KEYS)}.")
+        raise UsageError(
+            f"Config file {path} must be a YAML mapping of settings.", f"Known keys: {', '.join(CONFIG_KEYS)}."
+        )
     unknown = sorted(set(map(str, data)) - set(CONFIG_KEYS))
     if unknown:
         raise UsageError(f"Config file {path}: unknown key {unknown[0]!r}.", f"Known keys: {', '.join(CONFIG_KEYS)}.")
@@ -136,11 +154,15 @@ def _port_number(key: str, value: str) -> int:
 
 def _image_ref(service: str, ref: str) -> str:
     if not ref or any(ch.isspace() or not ch.isprintable() for ch in ref) or ref.startswith(("-", ":", "@")):
-        raise UsageError(f"--image {service}={ref!r} is not an image reference.", f"Use e.g. {service}={IMAGES[service].ref}.")
+        raise UsageError(
+            f"--image {service}={ref!r} is not an image reference.", f"Use e.g. {service}={IMAGES[service].ref}."
+        )
     return ref
 
 
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+)
 
 
 def ogx_metrics_target(value: str, option: str = "--ogx-metrics") -> str:
@@ -211,7 +233,9 @@ def build_settings(
     defaults = Settings()
     engine = pick("engine", engine or None, "container")
     if engine is not None and engine not in ENGINES:
-        raise UsageError(f"{where('engine', '--container')} {engine!r} is not supported.", f"Use one of: {', '.join(ENGINES)}.")
+        raise UsageError(
+            f"{where('engine', '--container')} {engine!r} is not supported.", f"Use one of: {', '.join(ENGINES)}."
+        )
 
     project = str(pick("project", project, "project") or DEFAULT_PROJECT)
     if not _PROJECT_NAME.match(project):
@@ -222,11 +246,17 @@ def build_settings(
 
     image_map = dict(defaults.images)
     for layer in (_file_assignments(data, "images", config_file), list(images)):
-        image_map.update({svc: _image_ref(svc, ref) for svc, ref in parse_assignments(layer, SERVICES, "--image").items()})
-    final_sources["images"] = given_sources.get("images", "flag") if images else (f"file {config_file}" if data.get("images") else "default")
+        image_map.update(
+            {svc: _image_ref(svc, ref) for svc, ref in parse_assignments(layer, SERVICES, "--image").items()}
+        )
+    final_sources["images"] = (
+        given_sources.get("images", "flag") if images else (f"file {config_file}" if data.get("images") else "default")
+    )
 
     port_map = dict(defaults.ports)
-    named_ports: dict[str, None] = {}  # port keys named explicitly (flag, env or file), in order: fixed under --ports auto
+    named_ports: dict[
+        str, None
+    ] = {}  # port keys named explicitly (flag, env or file), in order: fixed under --ports auto
     for layer in (_file_assignments(data, "ports", config_file), list(ports)):
         assigned = parse_assignments(layer, PORT_KEYS, "--port")
         named_ports.update(dict.fromkeys(assigned))
@@ -234,9 +264,13 @@ def build_settings(
     seen: dict[int, str] = {}
     for key, number in port_map.items():
         if number in seen:
-            raise UsageError(f"--port: {seen[number]} and {key} both use host port {number}.", "Give each a different port.")
+            raise UsageError(
+                f"--port: {seen[number]} and {key} both use host port {number}.", "Give each a different port."
+            )
         seen[number] = key
-    final_sources["ports"] = given_sources.get("ports", "flag") if ports else (f"file {config_file}" if data.get("ports") else "default")
+    final_sources["ports"] = (
+        given_sources.get("ports", "flag") if ports else (f"file {config_file}" if data.get("ports") else "default")
+    )
     auto = pick("ports_auto", ports_auto, "ports")
     ports_auto = auto is True or auto == "auto"
     fixed_ports = tuple(named_ports)
@@ -245,11 +279,15 @@ def build_settings(
     try:
         ipaddress.ip_address(bind)
     except ValueError:
-        raise UsageError(f"{where('bind', '--bind')} {bind!r} is not an IP address.", "Use e.g. 127.0.0.1 (default) or 0.0.0.0.") from None
+        raise UsageError(
+            f"{where('bind', '--bind')} {bind!r} is not an IP address.", "Use e.g. 127.0.0.1 (default) or 0.0.0.0."
+        ) from None
 
     pull = str(pick("pull", pull, "pull") or defaults.pull)
     if pull not in PULL_POLICIES:
-        raise UsageError(f"{where('pull', '--pull')} {pull!r} is not a pull policy.", f"Use one of: {', '.join(PULL_POLICIES)}.")
+        raise UsageError(
+            f"{where('pull', '--pull')} {pull!r} is not a pull policy.", f"Use one of: {', '.join(PULL_POLICIES)}."
+        )
 
     raw_timeout = pick("timeout", timeout, "timeout")
     try:
@@ -302,12 +340,22 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         ("bind", settings.bind, src.get("bind", "default")),
         ("pull", settings.pull, src.get("pull", "default")),
         ("timeout", f"{settings.timeout:g}", src.get("timeout", "default")),
-        ("grafana_password", "(default: admin)" if settings.grafana_password == DEFAULT_PASSWORD else "(set, hidden)", src.get("grafana_password", "default")),
+        (
+            "grafana_password",
+            "(default: admin)" if settings.grafana_password == DEFAULT_PASSWORD else "(set, hidden)",
+            src.get("grafana_password", "default"),
+        ),
         ("redact_content", str(settings.redact_content).lower(), src.get("redact_content", "default")),
         ("ogx_metrics", settings.ogx_metrics or "(none)", src.get("ogx_metrics", "default")),
     ]
     if settings.ports_auto:
         rows.append(("ports", "auto", src.get("ports_auto", "default")))
-    rows += [(f"ports.{k}", str(v), src.get("ports", "default") if v != DEFAULT_PORTS[k] else "default") for k, v in settings.ports.items()]
-    rows += [(f"images.{k}", v, src.get("images", "default") if v != DEFAULT_IMAGES[k] else "default") for k, v in settings.images.items()]
+    rows += [
+        (f"ports.{k}", str(v), src.get("ports", "default") if v != DEFAULT_PORTS[k] else "default")
+        for k, v in settings.ports.items()
+    ]
+    rows += [
+        (f"images.{k}", v, src.get("images", "default") if v != DEFAULT_IMAGES[k] else "default")
+        for k, v in settings.images.items()
+    ]
     return rows

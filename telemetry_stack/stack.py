@@ -12,8 +12,9 @@ import io
 import json
 import tarfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from telemetry_stack.engines.base import ContainerSpec, PortBinding
 from telemetry_stack.health import basic_auth
@@ -140,7 +141,10 @@ def build_stack(settings: Settings) -> Stack:
             # Back after a crash, an engine restart or a reboot; `down` removes it for good.
             "restart": True,
         }
-        public_fields = {**fields, "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT}}
+        public_fields = {
+            **fields,
+            "environment": {k: v for k, v in fields["environment"].items() if k not in SECRET_ENVIRONMENT},
+        }
         labels = {**project_labels(settings.project), SERVICE_LABEL: svc, HASH_LABEL: _config_hash(fields, files)}
         spec = ContainerSpec(name=container_names[svc], labels=labels, aliases=(svc,), **fields)
         readiness: dict[str, Any] = {}
@@ -150,7 +154,14 @@ def build_stack(settings: Settings) -> Stack:
             user, password_setting = definition.ready_login
             readiness["ready_auth"] = (user, getattr(settings, password_setting))
         services.append(
-            Service(svc, spec, files, definition.health, _config_hash(public_fields, files),
-                    starts_after=definition.starts_after, **readiness)
+            Service(
+                svc,
+                spec,
+                files,
+                definition.health,
+                _config_hash(public_fields, files),
+                starts_after=definition.starts_after,
+                **readiness,
+            )
         )
     return Stack(settings.project, network, tuple(services), tuple(volume_names.values()))

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 from telemetry_stack.catalog import DASHBOARD_SERVER
 from telemetry_stack.render import DATASOURCE_UIDS
@@ -35,7 +35,9 @@ class _Fatal(_Failed):
     """A failure that waiting cannot fix (e.g. a refused login): not retried."""
 
 
-def _http(method: str, url: str, body: dict | None = None, auth: tuple[str, str] | None = None) -> tuple[int, dict | None]:
+def _http(
+    method: str, url: str, body: dict | None = None, auth: tuple[str, str] | None = None
+) -> tuple[int, dict | None]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -93,10 +95,16 @@ def verify_stack(stack: StackReport, grafana_password: str, timeout: float, ui: 
 
     def send_span() -> str:
         span = {
-            "traceId": trace_id, "spanId": span_id, "name": "llama-telemetry verify", "kind": 2,
-            "startTimeUnixNano": str(now_ns), "endTimeUnixNano": str(now_ns + 1_000_000),
+            "traceId": trace_id,
+            "spanId": span_id,
+            "name": "llama-telemetry verify",
+            "kind": 2,
+            "startTimeUnixNano": str(now_ns),
+            "endTimeUnixNano": str(now_ns + 1_000_000),
         }
-        post_otlp("traces", {"resourceSpans": [{"resource": _resource(service_name), "scopeSpans": [{"spans": [span]}]}]})
+        post_otlp(
+            "traces", {"resourceSpans": [{"resource": _resource(service_name), "scopeSpans": [{"spans": [span]}]}]}
+        )
         return f"trace {trace_id} accepted by the collector"
 
     def span_in_jaeger() -> str | None:
@@ -106,10 +114,16 @@ def verify_stack(stack: StackReport, grafana_password: str, timeout: float, ui: 
         return None
 
     def send_metric() -> str:
-        point = {"asDouble": 1.0, "timeUnixNano": str(time.time_ns()),
-                 "attributes": [{"key": "verify_id", "value": {"stringValue": token}}]}
+        point = {
+            "asDouble": 1.0,
+            "timeUnixNano": str(time.time_ns()),
+            "attributes": [{"key": "verify_id", "value": {"stringValue": token}}],
+        }
         metric = {"name": VERIFY_METRIC, "gauge": {"dataPoints": [point]}}
-        post_otlp("metrics", {"resourceMetrics": [{"resource": _resource(service_name), "scopeMetrics": [{"metrics": [metric]}]}]})
+        post_otlp(
+            "metrics",
+            {"resourceMetrics": [{"resource": _resource(service_name), "scopeMetrics": [{"metrics": [metric]}]}]},
+        )
         return f"metric {VERIFY_METRIC} accepted by the collector"
 
     def metric_in_prometheus() -> str | None:
@@ -122,7 +136,11 @@ def verify_stack(stack: StackReport, grafana_password: str, timeout: float, ui: 
     def grafana_datasources() -> str | None:
         answers = []
         for kind, uid in DATASOURCE_UIDS.items():
-            status, data = _http("GET", f"{urls['grafana']}/api/datasources/uid/{uid}/health", auth=(GRAFANA_ADMIN_USER, grafana_password))
+            status, data = _http(
+                "GET",
+                f"{urls['grafana']}/api/datasources/uid/{uid}/health",
+                auth=(GRAFANA_ADMIN_USER, grafana_password),
+            )
             if status == 401:
                 raise _Fatal("Grafana refused the admin login (pass the password with --grafana-password)")
             if status != 200 or (data or {}).get("status") != "OK":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
-from typing import Iterable, Mapping
 
 from telemetry_stack.engines.base import Engine, PortBinding
 from telemetry_stack.errors import ServiceFailed
@@ -42,7 +42,11 @@ def _readiness_poller(service: Service, urls: Mapping[str, str], changed: thread
 
 
 def wait_healthy(
-    engine: Engine, stack: Stack, started: Mapping[str, Future[str]], timeout: float, ui: Reporter,
+    engine: Engine,
+    stack: Stack,
+    started: Mapping[str, Future[str]],
+    timeout: float,
+    ui: Reporter,
     ready: Mapping[str, threading.Event],
 ) -> list[ServiceReport]:
     """Poll each service's health URL from the moment its container is started (each future yields a
@@ -52,7 +56,9 @@ def wait_healthy(
     pollers: dict[str, Poller] = {}
     for service in stack.services:
         urls = service_urls(service.container.ports, service.name, engine.url)
-        reports[service.name] = ServiceReport(service.name, service.container.name, "starting", False, urls, "", service.container.image)
+        reports[service.name] = ServiceReport(
+            service.name, service.container.name, "starting", False, urls, "", service.container.image
+        )
         started[service.name].add_done_callback(lambda _: changed.set())
     deadline = time.monotonic() + timeout
     next_state_check = time.monotonic() + STATE_CHECK_INTERVAL
@@ -81,7 +87,9 @@ def wait_healthy(
                     raise ServiceFailed(
                         f"{', '.join(pending)} did not become healthy within {timeout:g} s.",
                         "Check the log lines above, or give it longer with --timeout.",
-                        details="\n".join(_log_tail(engine, reports[name].id, name) for name in pending if reports[name].id),
+                        details="\n".join(
+                            _log_tail(engine, reports[name].id, name) for name in pending if reports[name].id
+                        ),
                     )
                 changed.wait(max(0.0, next_state_check - time.monotonic()))
     finally:

@@ -67,7 +67,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
     """Run `python -m telemetry_stack ARGS` as a user would (a subprocess, no shared state)."""
     proc = subprocess.run(
         [sys.executable, "-m", "telemetry_stack", *args],
-        capture_output=True, text=True, env=cli_environment(env), timeout=timeout, cwd=cwd or CLI_HOME,
+        capture_output=True,
+        text=True,
+        env=cli_environment(env),
+        timeout=timeout,
+        cwd=cwd or CLI_HOME,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -75,8 +79,12 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180,
 def spawn_cli(*args: str, env: dict[str, str]) -> subprocess.Popen:
     """Start `python -m telemetry_stack ARGS` and return at once (for Ctrl-C, concurrency, --follow)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "telemetry_stack", *args], cwd=CLI_HOME, env=cli_environment(env),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "telemetry_stack", *args],
+        cwd=CLI_HOME,
+        env=cli_environment(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -105,7 +113,9 @@ def pytest_sessionfinish(session, exitstatus):
     missing = [e for e in REQUIRED_ENGINES if _engine_passes.get(e, 0) == 0]
     not_real = [e for e in REQUIRED_ENGINES if e not in _real_programs_on]
     if missing:
-        print(f"\nERROR: no engine test passed on {', '.join(missing)}, but LLAMA_TELEMETRY_REQUIRE_ENGINES requires it.")
+        print(
+            f"\nERROR: no engine test passed on {', '.join(missing)}, but LLAMA_TELEMETRY_REQUIRE_ENGINES requires it."
+        )
         session.exitstatus = 1
     elif not_real:
         print(f"\nERROR: the engine tests on {', '.join(not_real)} did not run the real {', '.join(REAL_PROGRAMS)}.")

@@ -11,7 +11,13 @@ import requests
 # Grafana: $__rate_interval = max($__interval + scrape interval, 4 x scrape interval). Every sample of
 # the tests lies within the last minute or so, so a window that spans all scrapes is what Grafana
 # would use on a short range.
-GRAFANA_BUILTINS = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h", "__range_s": "3600", "__interval_ms": "15000"}
+GRAFANA_BUILTINS = {
+    "__rate_interval": "1m",
+    "__interval": "15s",
+    "__range": "1h",
+    "__range_s": "3600",
+    "__interval_ms": "15000",
+}
 ALL_VALUE = ".*"  # every query variable has "All" = .*
 VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
@@ -80,7 +86,8 @@ class PrometheusAPI:
             if count and float(count[0]["value"][1]) >= scrapes and newest and float(newest[0]["value"][1]) >= since:
                 return
             assert time.monotonic() < deadline, (
-                f"Prometheus did not scrape {job} in time: {count} {newest} {self.get('/api/v1/targets')['activeTargets']}")
+                f"Prometheus did not scrape {job} in time: {count} {newest} {self.get('/api/v1/targets')['activeTargets']}"
+            )
             time.sleep(1)
 
     def variable_values(self, dashboard: dict, name: str) -> list[str]:
@@ -90,7 +97,9 @@ class PrometheusAPI:
         assert match, f"{dashboard['title']} / variable {name}: {variables[name]['definition']}"
         selector = grafana_interpolate(match.group(1), set(variables))
         end = self.at or time.time()
-        values = self.get(f"/api/v1/label/{match.group(2)}/values", **{"match[]": selector, "start": end - 3600, "end": end})
+        values = self.get(
+            f"/api/v1/label/{match.group(2)}/values", **{"match[]": selector, "start": end - 3600, "end": end}
+        )
         return [v for v in values if v]
 
     def empty_panels(self, dashboard: dict, selected: dict[str, str] | None = None) -> tuple[int, list[str]]:

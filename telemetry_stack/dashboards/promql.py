@@ -29,8 +29,7 @@ SERVICE_LABEL = "job"
 SERVICE_MATCHER = f'{SERVICE_LABEL}=~"${SERVICE_VARIABLE}"'
 
 
-def _selector(pattern: str, inst: Instrument, variables: Iterable[str] = (),
-              matchers: Iterable[Matcher] = ()) -> str:
+def _selector(pattern: str, inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = ()) -> str:
     """``name{job=~"$service",label=~"$attr",...}``; each variable is named like its attribute.
 
     ``pattern`` is a series name or, for a server's own instrument, a regex over both
@@ -56,8 +55,9 @@ def _by(inst: Instrument, attrs: Sequence[str], extra: Sequence[str] = ()) -> st
     return f"sum by ({', '.join(labels)}) " if labels else "sum"
 
 
-def _rate(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
-          by: Sequence[str] = ()) -> str:
+def _rate(
+    inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (), by: Sequence[str] = ()
+) -> str:
     """Summed per-second rate of a counter."""
     sel = _selector(inst.name_pattern(), inst, variables, matchers)
     return f"{_by(inst, by)}(rate({sel}[{RATE_WINDOW}]))"
@@ -75,41 +75,54 @@ def _increase(inst: Instrument, variables: Iterable[str] = (), by: Sequence[str]
 # histogram_quantile, which would drop a group that mixes both.
 
 
-def _native_rate(inst: Instrument, variables: Iterable[str], matchers: Iterable[Matcher],
-                 by: Sequence[str]) -> str:
+def _native_rate(inst: Instrument, variables: Iterable[str], matchers: Iterable[Matcher], by: Sequence[str]) -> str:
     sel = _selector(inst.name_pattern(), inst, variables, matchers)
     return f"{_by(inst, by)}(rate({sel}[{RATE_WINDOW}]))"
 
 
-def _classic_rate(inst: Instrument, suffix: str, variables: Iterable[str], matchers: Iterable[Matcher],
-                  by: Sequence[str], extra: Sequence[str] = ()) -> str:
+def _classic_rate(
+    inst: Instrument,
+    suffix: str,
+    variables: Iterable[str],
+    matchers: Iterable[Matcher],
+    by: Sequence[str],
+    extra: Sequence[str] = (),
+) -> str:
     sel = _selector(inst.name_pattern(suffix), inst, variables, matchers)
     return f"{_by(inst, by, extra)}(rate({sel}[{RATE_WINDOW}]))"
 
 
-def _observations(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
-                  by: Sequence[str] = ()) -> str:
+def _observations(
+    inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (), by: Sequence[str] = ()
+) -> str:
     """Observations per second of a histogram (requests/s for a duration histogram)."""
-    return (f"({_classic_rate(inst, 'count', variables, matchers, by)} or "
-            f"histogram_count({_native_rate(inst, variables, matchers, by)}))")
+    return (
+        f"({_classic_rate(inst, 'count', variables, matchers, by)} or "
+        f"histogram_count({_native_rate(inst, variables, matchers, by)}))"
+    )
 
 
 def _sum_rate(inst: Instrument, variables: Iterable[str] = (), by: Sequence[str] = ()) -> str:
     """Per-second sum of a histogram's observed values (tokens/s for a token histogram)."""
-    return (f"({_classic_rate(inst, 'sum', variables, (), by)} or "
-            f"histogram_sum({_native_rate(inst, variables, (), by)}))")
+    return (
+        f"({_classic_rate(inst, 'sum', variables, (), by)} or histogram_sum({_native_rate(inst, variables, (), by)}))"
+    )
 
 
-def _average(inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (),
-             by: Sequence[str] = ()) -> str:
+def _average(
+    inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (), by: Sequence[str] = ()
+) -> str:
     """The exact mean of a histogram's observations, whatever its buckets."""
-    classic = (f"{_classic_rate(inst, 'sum', variables, matchers, by)} / "
-               f"{_classic_rate(inst, 'count', variables, matchers, by)}")
+    classic = (
+        f"{_classic_rate(inst, 'sum', variables, matchers, by)} / "
+        f"{_classic_rate(inst, 'count', variables, matchers, by)}"
+    )
     return f"(({classic}) or histogram_avg({_native_rate(inst, variables, matchers, by)}))"
 
 
-def _quantile(q: float, inst: Instrument, variables: Iterable[str] = (),
-              matchers: Iterable[Matcher] = (), by: Sequence[str] = ()) -> str:
+def _quantile(
+    q: float, inst: Instrument, variables: Iterable[str] = (), matchers: Iterable[Matcher] = (), by: Sequence[str] = ()
+) -> str:
     classic = _classic_rate(inst, "bucket", variables, matchers, by, ["le"])
     native = _native_rate(inst, variables, matchers, by)
     return f"(histogram_quantile({q}, {classic}) or histogram_quantile({q}, {native}))"

@@ -52,8 +52,7 @@ def _bind(inst: Instrument, *values: str | int | None) -> dict[str, str | int]:
     """
     if len(values) != len(inst.attributes):
         raise ValueError(f"{inst.name} has {len(inst.attributes)} attributes, got {len(values)}")
-    return {name: value for name, value in zip(inst.attributes, values, strict=True)
-            if value is not None}
+    return {name: value for name, value in zip(inst.attributes, values, strict=True) if value is not None}
 
 
 def _event(inst: Instrument, value: float, *values: str | int | None) -> MetricEvent:
@@ -105,8 +104,9 @@ class EventGenerator:
 
     # -- components ------------------------------------------------------------------------
 
-    def _inference(self, b: _Builder, model: Model, stream: bool, failed: bool,
-                   finish_reason: str = "stop") -> SpanEvent:
+    def _inference(
+        self, b: _Builder, model: Model, stream: bool, failed: bool, finish_reason: str = "stop"
+    ) -> SpanEvent:
         """One chat completion against ``model``: inference metrics and a GenAI client span."""
         rng = self.rng
         input_tokens = round(self._lognormal(600, 0.8, 8, 12000))
@@ -133,8 +133,13 @@ class EventGenerator:
         if failed:
             # The provider times out or answers with an error part way through.
             duration = rng.uniform(0.05, duration)
-            error = rng.choice(("provider returned 503 Service Unavailable",
-                                "read timeout from provider", "connection reset by provider"))
+            error = rng.choice(
+                (
+                    "provider returned 503 Service Unavailable",
+                    "read timeout from provider",
+                    "connection reset by provider",
+                )
+            )
             span_attrs["error.type"] = rng.choice(("503", "TimeoutError", "ConnectionError"))
             b.add(c.INFERENCE_DURATION, duration, *attrs)
             if stream and first_token < duration:
@@ -146,19 +151,22 @@ class EventGenerator:
             b.add(c.INFERENCE_TOKENS_PER_SECOND, output_tokens / duration, *attrs)
             b.add(c.GEN_AI_TOKEN_USAGE, input_tokens, model.id, "input")
             b.add(c.GEN_AI_TOKEN_USAGE, output_tokens, model.id, "output")
-            span_attrs.update({
-                "gen_ai.response.model": model.id,
-                "gen_ai.response.id": f"chatcmpl-{rng.getrandbits(48):012x}",
-                "gen_ai.response.finish_reasons": (finish_reason,),
-                "gen_ai.usage.input_tokens": input_tokens,
-                "gen_ai.usage.output_tokens": output_tokens,
-            })
+            span_attrs.update(
+                {
+                    "gen_ai.response.model": model.id,
+                    "gen_ai.response.id": f"chatcmpl-{rng.getrandbits(48):012x}",
+                    "gen_ai.response.finish_reasons": (finish_reason,),
+                    "gen_ai.usage.input_tokens": input_tokens,
+                    "gen_ai.usage.output_tokens": output_tokens,
+                }
+            )
         span = SpanEvent(f"chat {model.id}", "client", b.t, duration, span_attrs, error)
         b.t += duration
         return span
 
-    def _vector_query(self, b: _Builder, store: VectorStore, operation: str, failed: bool,
-                      mode: str | None = None) -> SpanEvent:
+    def _vector_query(
+        self, b: _Builder, store: VectorStore, operation: str, failed: bool, mode: str | None = None
+    ) -> SpanEvent:
         b.store = store
         mode = mode or self.rng.choice(SEARCH_MODES)
         factor = {"vector": 1.0, "keyword": 0.6, "hybrid": 1.8}[mode]
@@ -168,16 +176,24 @@ class EventGenerator:
         b.add(c.VECTOR_RETRIEVAL_DURATION, duration, store.id, operation, store.provider, mode)
         if not failed:
             b.add(c.VECTOR_DOCUMENTS_RETRIEVED, chunks, store.id, operation, store.provider, SUCCESS, mode)
-        span = SpanEvent(f"query_chunks {store.id}", "client", b.t, duration, {
-            "db.system.name": store.provider, "db.collection.name": store.id,
-            "db.operation.name": operation, "llama_stack.search_mode": mode,
-            "llama_stack.chunks_returned": chunks,
-        }, "vector store query failed" if failed else None)
+        span = SpanEvent(
+            f"query_chunks {store.id}",
+            "client",
+            b.t,
+            duration,
+            {
+                "db.system.name": store.provider,
+                "db.collection.name": store.id,
+                "db.operation.name": operation,
+                "llama_stack.search_mode": mode,
+                "llama_stack.chunks_returned": chunks,
+            },
+            "vector store query failed" if failed else None,
+        )
         b.t += duration
         return span
 
-    def _vector_insert(self, b: _Builder, store: VectorStore, failed: bool,
-                       operation: str = "chunks") -> SpanEvent:
+    def _vector_insert(self, b: _Builder, store: VectorStore, failed: bool, operation: str = "chunks") -> SpanEvent:
         """Chunks inserted directly (operation ``chunks``) or by a file attachment (``attach``)."""
         b.store = store
         chunks = self.rng.randint(8, 160)
@@ -186,10 +202,19 @@ class EventGenerator:
         b.add(c.VECTOR_INSERT_DURATION, duration, store.id, operation, store.provider)
         if not failed and operation == "chunks":
             b.add(c.VECTOR_CHUNKS_PROCESSED, chunks, store.id, operation, store.provider)
-        span = SpanEvent(f"insert_chunks {store.id}", "client", b.t, duration, {
-            "db.system.name": store.provider, "db.collection.name": store.id,
-            "db.operation.name": "insert_chunks", "llama_stack.chunks": chunks,
-        }, "vector store insert failed" if failed else None)
+        span = SpanEvent(
+            f"insert_chunks {store.id}",
+            "client",
+            b.t,
+            duration,
+            {
+                "db.system.name": store.provider,
+                "db.collection.name": store.id,
+                "db.operation.name": "insert_chunks",
+                "llama_stack.chunks": chunks,
+            },
+            "vector store insert failed" if failed else None,
+        )
         b.t += duration
         return span
 
@@ -205,13 +230,15 @@ class EventGenerator:
         duration = b.t - start
         b.add(c.TOOL_INVOCATIONS, 1, tool.group, tool.name, tool.provider, _status(failed))
         b.add(c.TOOL_DURATION, duration, tool.group, tool.name, tool.provider, ERROR if failed else None)
-        span_attrs = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool.name,
-                      "gen_ai.tool.call.id": f"call_{self.rng.getrandbits(40):010x}",
-                      "llama_stack.tool_group": tool.group,
-                      "llama_stack.provider_id": tool.provider}
+        span_attrs = {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": tool.name,
+            "gen_ai.tool.call.id": f"call_{self.rng.getrandbits(40):010x}",
+            "llama_stack.tool_group": tool.group,
+            "llama_stack.provider_id": tool.provider,
+        }
         error = f"tool {tool.name} failed" if failed else None
-        return SpanEvent(f"execute_tool {tool.name}", "internal", start, duration,
-                         span_attrs, error, children)
+        return SpanEvent(f"execute_tool {tool.name}", "internal", start, duration, span_attrs, error, children)
 
     def _parameters(self, b: _Builder, operation: str, forced: Sequence[str] = ()) -> None:
         for parameter, probability in RESPONSE_PARAMETERS[operation]:
@@ -228,9 +255,15 @@ class EventGenerator:
         stream = self.rng.random() < 0.55 if stream is None else stream
         start = b.t
         inner = self._inference(b, model, stream, failed)
-        router = SpanEvent("InferenceRouter.openai_chat_completion", "internal", start,
-                           b.t - start, {"llama_stack.api": "inference"},
-                           inner.error, (inner,))
+        router = SpanEvent(
+            "InferenceRouter.openai_chat_completion",
+            "internal",
+            start,
+            b.t - start,
+            {"llama_stack.api": "inference"},
+            inner.error,
+            (inner,),
+        )
         return (router,), self._error_code() if failed else 0
 
     def _responses(self, b: _Builder, failed: bool):
@@ -243,8 +276,7 @@ class EventGenerator:
         forced = (["stream"] if stream else []) + (["tools"] if use_tool else [])
         self._parameters(b, "create_response", forced)
         start = b.t
-        children = [self._inference(b, model, stream, failing == "infer1",
-                                    "tool_calls" if use_tool else "stop")]
+        children = [self._inference(b, model, stream, failing == "infer1", "tool_calls" if use_tool else "stop")]
         tool = rng.choice(TOOLS)
         if use_tool:  # OGX counts the request's tools when it arrives
             b.add(c.RESPONSES_AGENTIC_CALLS, 1)
@@ -254,18 +286,29 @@ class EventGenerator:
             if failing != "tool":
                 children.append(self._inference(b, model, stream, failing == "infer2"))
         error = next((s.error for s in children if s.error), None)
-        span = SpanEvent("create_openai_response", "internal", start, b.t - start,
-                         {"llama_stack.api": "responses", "gen_ai.request.model": model.id,
-                          "llama_stack.stream": stream}, error, tuple(children))
+        span = SpanEvent(
+            "create_openai_response",
+            "internal",
+            start,
+            b.t - start,
+            {"llama_stack.api": "responses", "gen_ai.request.model": model.id, "llama_stack.stream": stream},
+            error,
+            tuple(children),
+        )
         return (span,), self._error_code() if failed else 0
 
     def _list_responses(self, b: _Builder, failed: bool):
         self._parameters(b, "list_responses")
         start = b.t
         b.t += self._lognormal(0.008, 0.5, 0.001, 1)
-        span = SpanEvent("ResponsesStore.list_responses", "internal", start, b.t - start,
-                         {"db.system.name": "sqlite", "db.operation.name": "SELECT"},
-                         "database is locked" if failed else None)
+        span = SpanEvent(
+            "ResponsesStore.list_responses",
+            "internal",
+            start,
+            b.t - start,
+            {"db.system.name": "sqlite", "db.operation.name": "SELECT"},
+            "database is locked" if failed else None,
+        )
         return (span,), 500 if failed else 0
 
     def _tool_invoke(self, b: _Builder, failed: bool):
@@ -288,10 +331,15 @@ class EventGenerator:
         insert_failed = failed and self.rng.random() < 0.5
         inner = self._vector_insert(b, store, insert_failed, "attach")
         b.add(c.VECTOR_FILES, 1, store.id, "attach", store.provider, _status(failed))
-        span = SpanEvent(f"attach_file {store.id}", "internal", start, b.t - start,
-                         {"db.collection.name": store.id,
-                          "llama_stack.file_id": f"file-{self.rng.getrandbits(40):010x}"},
-                         "file processing failed" if failed else None, (inner,))
+        span = SpanEvent(
+            f"attach_file {store.id}",
+            "internal",
+            start,
+            b.t - start,
+            {"db.collection.name": store.id, "llama_stack.file_id": f"file-{self.rng.getrandbits(40):010x}"},
+            "file processing failed" if failed else None,
+            (inner,),
+        )
         return (span,), self._error_code(404) if failed else 0
 
     def _delete_file(self, b: _Builder, failed: bool):
@@ -299,10 +347,14 @@ class EventGenerator:
         start = b.t
         b.t += self._lognormal(store.latency * 2, 0.5, 0.001, 5)
         b.add(c.VECTOR_DELETES, 1, store.id, "file", store.provider, _status(failed))
-        span = SpanEvent(f"delete_chunks {store.id}", "client", start, b.t - start,
-                         {"db.system.name": store.provider, "db.collection.name": store.id,
-                          "db.operation.name": "delete_chunks"},
-                         "vector store delete failed" if failed else None)
+        span = SpanEvent(
+            f"delete_chunks {store.id}",
+            "client",
+            start,
+            b.t - start,
+            {"db.system.name": store.provider, "db.collection.name": store.id, "db.operation.name": "delete_chunks"},
+            "vector store delete failed" if failed else None,
+        )
         return (span,), self._error_code(404) if failed else 0
 
     def _store_change(self, b: _Builder, failed: bool, operation: str):
@@ -314,10 +366,14 @@ class EventGenerator:
                 b.add(c.VECTOR_STORES, 1, "create", store.provider)
         else:
             b.add(c.VECTOR_DELETES, 1, store.id, "store", store.provider, _status(failed))
-        span = SpanEvent(f"{operation} {store.id}", "client", start, b.t - start,
-                         {"db.system.name": store.provider, "db.collection.name": store.id,
-                          "db.operation.name": operation},
-                         f"{operation} failed" if failed else None)
+        span = SpanEvent(
+            f"{operation} {store.id}",
+            "client",
+            start,
+            b.t - start,
+            {"db.system.name": store.provider, "db.collection.name": store.id, "db.operation.name": operation},
+            f"{operation} failed" if failed else None,
+        )
         return (span,), self._error_code() if failed else 0
 
     def _create_store(self, b: _Builder, failed: bool):
@@ -329,24 +385,35 @@ class EventGenerator:
     def _list_models(self, b: _Builder, failed: bool):
         start = b.t
         b.t += self._lognormal(0.004, 0.5, 0.0005, 1)
-        span = SpanEvent("ModelsRoutingTable.list_models", "internal", start, b.t - start, {},
-                         "registry unavailable" if failed else None)
+        span = SpanEvent(
+            "ModelsRoutingTable.list_models",
+            "internal",
+            start,
+            b.t - start,
+            {},
+            "registry unavailable" if failed else None,
+        )
         return (span,), 503 if failed else 0
 
     _KINDS = {
-        "chat": _chat, "responses": _responses, "list_responses": _list_responses,
-        "tool": _tool_invoke, "vector_search": _vector_search,
-        "vector_insert": _vector_insert_request, "attach_file": _attach_file,
-        "delete_file": _delete_file, "create_store": _create_store,
-        "delete_store": _delete_store, "list_models": _list_models,
+        "chat": _chat,
+        "responses": _responses,
+        "list_responses": _list_responses,
+        "tool": _tool_invoke,
+        "vector_search": _vector_search,
+        "vector_insert": _vector_insert_request,
+        "attach_file": _attach_file,
+        "delete_file": _delete_file,
+        "create_store": _create_store,
+        "delete_store": _delete_store,
+        "list_models": _list_models,
     }
 
     # -- requests ------------------------------------------------------------------------------
 
     def _concurrency(self, api: str, http_method: str) -> list[MetricEvent]:
         """+1 for this request, -1 for earlier ones that finished; no level goes below 0."""
-        events = [_event(c.CONCURRENT_REQUESTS, 1, api),
-                  _event(c.HTTP_SERVER_ACTIVE_REQUESTS, 1, http_method, "http")]
+        events = [_event(c.CONCURRENT_REQUESTS, 1, api), _event(c.HTTP_SERVER_ACTIVE_REQUESTS, 1, http_method, "http")]
         self._in_flight.append((api, http_method))
         return events + self._finish_down_to(self.rng.randint(1, 6))  # this request is still in flight
 
@@ -355,8 +422,10 @@ class EventGenerator:
         events: list[MetricEvent] = []
         while len(self._in_flight) > in_flight:
             api, http_method = self._in_flight.popleft()
-            events += [_event(c.CONCURRENT_REQUESTS, -1, api),
-                       _event(c.HTTP_SERVER_ACTIVE_REQUESTS, -1, http_method, "http")]
+            events += [
+                _event(c.CONCURRENT_REQUESTS, -1, api),
+                _event(c.HTTP_SERVER_ACTIVE_REQUESTS, -1, http_method, "http"),
+            ]
         return events
 
     def drain(self) -> tuple[MetricEvent, ...]:
@@ -378,8 +447,11 @@ class EventGenerator:
         b = _Builder(pre)
         children, code = self._KINDS[kind](self, b, failed, **options)
         # During the warm-up every failure is a 500, so 5xx panels fill at once.
-        status_code = (500 if index < len(WARMUP) else code) if failed else (
-            201 if route.http_method == "POST" and kind in ("create_store", "attach_file") else 200)
+        status_code = (
+            (500 if index < len(WARMUP) else code)
+            if failed
+            else (201 if route.http_method == "POST" and kind in ("create_store", "attach_file") else 200)
+        )
         duration = b.t + rng.uniform(0.0005, 0.003)
 
         status = _status(status_code >= 400)
@@ -387,26 +459,34 @@ class EventGenerator:
         events += [
             _event(c.REQUESTS, 1, route.api, route.method, status, str(status_code)),
             _event(c.REQUEST_DURATION, duration, route.api, route.method),
-            _event(c.HTTP_SERVER_DURATION, duration * 1000, route.http_method, status_code,
-                   route.path),
-            _event(c.HTTP_SERVER_REQUEST_DURATION, duration, route.http_method, status_code,
-                   route.path),
+            _event(c.HTTP_SERVER_DURATION, duration * 1000, route.http_method, status_code, route.path),
+            _event(c.HTTP_SERVER_REQUEST_DURATION, duration, route.http_method, status_code, route.path),
         ]
         store = b.store or rng.choice(VECTOR_STORES)
         url_path = route.path.replace("{vector_store_id}", store.id)
         url_path = url_path.replace("{file_id}", f"file-{rng.getrandbits(40):010x}")
         server = SpanEvent(
-            f"{route.http_method} {route.path}", "server", 0.0, duration,
-            {"http.request.method": route.http_method, "http.route": route.path,
-             "url.path": url_path, "url.scheme": "http",
-             "http.response.status_code": status_code, "server.address": "localhost",
-             "server.port": 8321, "user_agent.original": "llama-stack-client-python/0.2.23",
-             "llama_stack.api": route.api, "llama_stack.method": route.method},
+            f"{route.http_method} {route.path}",
+            "server",
+            0.0,
+            duration,
+            {
+                "http.request.method": route.http_method,
+                "http.route": route.path,
+                "url.path": url_path,
+                "url.scheme": "http",
+                "http.response.status_code": status_code,
+                "server.address": "localhost",
+                "server.port": 8321,
+                "user_agent.original": "llama-stack-client-python/0.2.23",
+                "llama_stack.api": route.api,
+                "llama_stack.method": route.method,
+            },
             # Semantic conventions: a server span is an error only for 5xx answers.
             f"HTTP {status_code}" if status_code >= 500 else None,
-            tuple(children))
-        return DemoRequest(index, kind, route, status_code, duration,
-                           tuple(b.metrics) + tuple(events), server)
+            tuple(children),
+        )
+        return DemoRequest(index, kind, route, status_code, duration, tuple(b.metrics) + tuple(events), server)
 
 
 def generate_requests(count: int, seed: int | None = 0) -> list[DemoRequest]:

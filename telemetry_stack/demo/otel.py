@@ -48,12 +48,21 @@ def _otel():
     except ImportError as exc:
         missing = exc.name or "an OpenTelemetry package"
         raise TelemetryError(
-            f"the demo needs the OpenTelemetry SDK and OTLP/HTTP exporter ({missing} is not "
-            "installed).",
-            hint=f"Install them with: {INSTALL_HINT}") from None
-    return _Otel(trace, OTLPMetricExporter, OTLPSpanExporter, MeterProvider,
-                 PeriodicExportingMetricReader, ExplicitBucketHistogramAggregation, View,
-                 Resource, TracerProvider, BatchSpanProcessor)
+            f"the demo needs the OpenTelemetry SDK and OTLP/HTTP exporter ({missing} is not installed).",
+            hint=f"Install them with: {INSTALL_HINT}",
+        ) from None
+    return _Otel(
+        trace,
+        OTLPMetricExporter,
+        OTLPSpanExporter,
+        MeterProvider,
+        PeriodicExportingMetricReader,
+        ExplicitBucketHistogramAggregation,
+        View,
+        Resource,
+        TracerProvider,
+        BatchSpanProcessor,
+    )
 
 
 @dataclass(frozen=True)
@@ -91,8 +100,11 @@ class MetricRecorder:
             kwargs: dict[str, Any] = {"unit": inst.unit, "description": inst.description}
             if inst.buckets is not None:
                 kwargs["explicit_bucket_boundaries_advisory"] = list(inst.buckets)
-            create = {c.COUNTER: meter.create_counter, c.HISTOGRAM: meter.create_histogram,
-                      c.UPDOWNCOUNTER: meter.create_up_down_counter}[inst.kind]
+            create = {
+                c.COUNTER: meter.create_counter,
+                c.HISTOGRAM: meter.create_histogram,
+                c.UPDOWNCOUNTER: meter.create_up_down_counter,
+            }[inst.kind]
             self._instruments[inst.name] = create(inst.otel_name(server), **kwargs)
 
     def record(self, event: MetricEvent) -> None:
@@ -113,15 +125,19 @@ class MetricRecorder:
 def emit_spans(tracer: Any, request: DemoRequest, end_time_ns: int | None = None) -> int:
     """Start and end the request's spans (ending at ``end_time_ns``); return how many."""
     otel = _otel()
-    kinds = {"server": otel.trace.SpanKind.SERVER, "client": otel.trace.SpanKind.CLIENT,
-             "internal": otel.trace.SpanKind.INTERNAL}
+    kinds = {
+        "server": otel.trace.SpanKind.SERVER,
+        "client": otel.trace.SpanKind.CLIENT,
+        "internal": otel.trace.SpanKind.INTERNAL,
+    }
     end_ns = end_time_ns if end_time_ns is not None else time.time_ns()
     origin = end_ns - round(request.duration * 1e9)
 
     def emit(spec: SpanEvent, parent_context: Any) -> None:
         start = origin + round(spec.start * 1e9)
-        span = tracer.start_span(spec.name, context=parent_context, kind=kinds[spec.kind],
-                                 attributes=dict(spec.attributes), start_time=start)
+        span = tracer.start_span(
+            spec.name, context=parent_context, kind=kinds[spec.kind], attributes=dict(spec.attributes), start_time=start
+        )
         if spec.error:
             span.set_status(otel.trace.Status(otel.trace.StatusCode.ERROR, spec.error))
         context = otel.trace.set_span_in_context(span)

@@ -42,8 +42,7 @@ def dashboards_to_open() -> list[dict[str, str]]:
     """uid, title and Grafana path of each provisioned dashboard, overview first."""
     from telemetry_stack.dashboards import build_all, dashboard_path
 
-    return [{"uid": d["uid"], "title": d["title"], "path": dashboard_path(d["uid"])}
-            for d in build_all().values()]
+    return [{"uid": d["uid"], "title": d["title"], "path": dashboard_path(d["uid"])} for d in build_all().values()]
 
 
 def normalize_endpoint(endpoint: str) -> str:
@@ -54,8 +53,7 @@ def normalize_endpoint(endpoint: str) -> str:
             text = text[: -len(suffix)]
     parsed = urllib.parse.urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise UsageError(f"invalid OTLP/HTTP endpoint {endpoint!r}",
-                         hint="Give a URL such as http://127.0.0.1:4318.")
+        raise UsageError(f"invalid OTLP/HTTP endpoint {endpoint!r}", hint="Give a URL such as http://127.0.0.1:4318.")
     try:
         _ = parsed.port  # raises ValueError for a non-numeric port
     except ValueError:
@@ -82,23 +80,32 @@ def _check_reachable(base: str) -> None:
 
     url = f"{base}/v1/metrics"
     try:
-        answer = requests.post(url, data=b"", timeout=EXPORT_TIMEOUT_SECONDS,
-                               headers={"Content-Type": "application/x-protobuf"})
+        answer = requests.post(
+            url, data=b"", timeout=EXPORT_TIMEOUT_SECONDS, headers={"Content-Type": "application/x-protobuf"}
+        )
     except requests.RequestException as exc:
         raise TelemetryError(
             f"cannot reach the OTLP/HTTP endpoint {base} ({type(exc).__name__}).",
-            hint="Start the stack first with `llama-telemetry up`, or pass the right "
-                 "endpoint.") from None
+            hint="Start the stack first with `llama-telemetry up`, or pass the right endpoint.",
+        ) from None
     if answer.status_code >= 300:
         raise TelemetryError(
             f"the OTLP/HTTP endpoint {base} answered {answer.status_code} to {url}.",
-            hint="Is this the collector's OTLP/HTTP port (4318 by default)?")
+            hint="Is this the collector's OTLP/HTTP port (4318 by default)?",
+        )
 
 
-def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DEFAULT_RATE,
-             service_name: str | None = None,
-             progress: Callable[[dict], None] | None = None, *, seed: int | None = None,
-             check_endpoint: bool = True, server: c.Server = DEFAULT_SERVER) -> dict:
+def run_demo(
+    endpoint: str,
+    duration: float = DEFAULT_DURATION,
+    rate: float = DEFAULT_RATE,
+    service_name: str | None = None,
+    progress: Callable[[dict], None] | None = None,
+    *,
+    seed: int | None = None,
+    check_endpoint: bool = True,
+    server: c.Server = DEFAULT_SERVER,
+) -> dict:
     """Send synthetic ``server`` metrics and traces to ``endpoint`` for ``duration`` s.
 
     Instruments are named as ``server`` names them; ``service_name`` defaults to
@@ -114,8 +121,7 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
     if not (isinstance(duration, (int, float)) and math.isfinite(duration) and duration > 0):
         raise UsageError(f"--duration must be a positive number of seconds, not {duration!r}.")
     if not (isinstance(rate, (int, float)) and 0 < rate <= MAX_RATE):
-        raise UsageError(f"--rate must be between 0 and {MAX_RATE:g} requests per second, "
-                         f"not {rate!r}.")
+        raise UsageError(f"--rate must be between 0 and {MAX_RATE:g} requests per second, not {rate!r}.")
     if service_name is None:
         service_name = default_service_name(server)
     if not service_name or not service_name.strip():
@@ -125,11 +131,13 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
     if check_endpoint:
         _check_reachable(base)
 
-    resource = otel.Resource.create({
-        "service.name": service_name,
-        "service.version": "demo",
-        "deployment.environment.name": "demo",
-    })
+    resource = otel.Resource.create(
+        {
+            "service.name": service_name,
+            "service.version": "demo",
+            "deployment.environment.name": "demo",
+        }
+    )
     errors_handler = _ExportErrors()
     otel_logger = logging.getLogger("opentelemetry")
     otel_logger.addHandler(errors_handler)
@@ -139,22 +147,33 @@ def run_demo(endpoint: str, duration: float = DEFAULT_DURATION, rate: float = DE
     started = clock()
     try:
         reader = otel.PeriodicExportingMetricReader(
-            otel.OTLPMetricExporter(endpoint=f"{base}/v1/metrics",
-                                    timeout=EXPORT_TIMEOUT_SECONDS),
-            export_interval_millis=EXPORT_INTERVAL_SECONDS * 1000)
+            otel.OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=EXPORT_TIMEOUT_SECONDS),
+            export_interval_millis=EXPORT_INTERVAL_SECONDS * 1000,
+        )
         meter_provider = make_meter_provider([reader], resource)
         tracer_provider = otel.TracerProvider(resource=resource)
-        tracer_provider.add_span_processor(otel.BatchSpanProcessor(
-            otel.OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=EXPORT_TIMEOUT_SECONDS),
-            schedule_delay_millis=EXPORT_INTERVAL_SECONDS * 1000))
+        tracer_provider.add_span_processor(
+            otel.BatchSpanProcessor(
+                otel.OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=EXPORT_TIMEOUT_SECONDS),
+                schedule_delay_millis=EXPORT_INTERVAL_SECONDS * 1000,
+            )
+        )
         recorder = MetricRecorder(meter_provider, server)
         tracer = tracer_provider.get_tracer("llama_stack.demo")
         generator = EventGenerator(seed)
 
         def report(elapsed: float, done: bool = False) -> None:
             if progress is not None:
-                progress({"elapsed": elapsed, "duration": duration,
-                          "requests": sent, "errors": failed, "spans": spans, "done": done})
+                progress(
+                    {
+                        "elapsed": elapsed,
+                        "duration": duration,
+                        "requests": sent,
+                        "errors": failed,
+                        "spans": spans,
+                        "done": done,
+                    }
+                )
 
         next_report = started + 1.0
         while True:

@@ -23,10 +23,10 @@ SUCCESS, ERROR = "success", "error"
 class Model:
     id: str
     provider: str
-    system: str           # gen_ai.system
-    host: str             # server.address of the provider
+    system: str  # gen_ai.system
+    host: str  # server.address of the provider
     tokens_per_second: float
-    first_token: float    # median time to first token, seconds
+    first_token: float  # median time to first token, seconds
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,15 @@ class Tool:
     group: str
     name: str
     provider: str
-    latency: float        # median, seconds
-    type: str             # its Responses API tool type (OGX's tool_types_used_total)
+    latency: float  # median, seconds
+    type: str  # its Responses API tool type (OGX's tool_types_used_total)
 
 
 @dataclass(frozen=True)
 class VectorStore:
     id: str
     provider: str
-    latency: float        # median query latency, seconds
+    latency: float  # median query latency, seconds
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ class Route:
 MODELS: tuple[Model, ...] = (
     Model("meta-llama/Llama-3.2-3B-Instruct", "ollama", "ollama", "localhost", 42.0, 0.18),
     Model("meta-llama/Llama-3.1-8B-Instruct", "vllm", "vllm", "vllm.internal", 95.0, 0.07),
-    Model("meta-llama/Llama-3.3-70B-Instruct", "fireworks", "fireworks",
-          "api.fireworks.ai", 58.0, 0.32),
+    Model("meta-llama/Llama-3.3-70B-Instruct", "fireworks", "fireworks", "api.fireworks.ai", 58.0, 0.32),
     Model("gpt-4o-mini", "openai", "openai", "api.openai.com", 80.0, 0.28),
 )
 
@@ -79,9 +78,17 @@ SEARCH_MODES = ("vector", "keyword", "hybrid")
 RESPONSE_PARAMETERS: dict[str, tuple[tuple[str, float], ...]] = {
     # operation -> (optional parameter, probability a caller sets it)
     "create_response": (
-        ("instructions", 0.7), ("temperature", 0.55), ("max_output_tokens", 0.4),
-        ("tools", 0.6), ("store", 0.3), ("previous_response_id", 0.25), ("top_p", 0.15),
-        ("tool_choice", 0.12), ("include", 0.1), ("text", 0.1), ("metadata", 0.08),
+        ("instructions", 0.7),
+        ("temperature", 0.55),
+        ("max_output_tokens", 0.4),
+        ("tools", 0.6),
+        ("store", 0.3),
+        ("previous_response_id", 0.25),
+        ("top_p", 0.15),
+        ("tool_choice", 0.12),
+        ("include", 0.1),
+        ("text", 0.1),
+        ("metadata", 0.08),
     ),
     "list_responses": (("limit", 0.8), ("order", 0.5), ("after", 0.3), ("model", 0.2)),
 }
@@ -91,33 +98,43 @@ ROUTES: dict[str, Route] = {
     "responses": Route("responses", "create_openai_response", "POST", "/v1/responses"),
     "list_responses": Route("responses", "list_openai_responses", "GET", "/v1/responses"),
     "tool": Route("tool_runtime", "invoke_tool", "POST", "/v1/tool-runtime/invoke"),
-    "vector_search": Route("vector_io", "openai_search_vector_store", "POST",
-                           "/v1/vector_stores/{vector_store_id}/search"),
+    "vector_search": Route(
+        "vector_io", "openai_search_vector_store", "POST", "/v1/vector_stores/{vector_store_id}/search"
+    ),
     "vector_insert": Route("vector_io", "insert_chunks", "POST", "/v1/vector-io/insert"),
-    "attach_file": Route("vector_io", "openai_attach_file_to_vector_store", "POST",
-                         "/v1/vector_stores/{vector_store_id}/files"),
-    "delete_file": Route("vector_io", "openai_delete_vector_store_file", "DELETE",
-                         "/v1/vector_stores/{vector_store_id}/files/{file_id}"),
+    "attach_file": Route(
+        "vector_io", "openai_attach_file_to_vector_store", "POST", "/v1/vector_stores/{vector_store_id}/files"
+    ),
+    "delete_file": Route(
+        "vector_io", "openai_delete_vector_store_file", "DELETE", "/v1/vector_stores/{vector_store_id}/files/{file_id}"
+    ),
     "create_store": Route("vector_io", "openai_create_vector_store", "POST", "/v1/vector_stores"),
-    "delete_store": Route("vector_io", "openai_delete_vector_store", "DELETE",
-                          "/v1/vector_stores/{vector_store_id}"),
+    "delete_store": Route("vector_io", "openai_delete_vector_store", "DELETE", "/v1/vector_stores/{vector_store_id}"),
     "list_models": Route("models", "openai_list_models", "GET", "/v1/models"),
 }
 
 # Relative frequency of each kind of request after the warm-up.
 WEIGHTS: dict[str, float] = {
-    "chat": 40, "responses": 18, "list_responses": 3, "tool": 8, "vector_search": 12,
-    "vector_insert": 6, "attach_file": 4, "delete_file": 2, "create_store": 2,
-    "delete_store": 1, "list_models": 4,
+    "chat": 40,
+    "responses": 18,
+    "list_responses": 3,
+    "tool": 8,
+    "vector_search": 12,
+    "vector_insert": 6,
+    "attach_file": 4,
+    "delete_file": 2,
+    "create_store": 2,
+    "delete_store": 1,
+    "list_models": 4,
 }
 
 # The warm-up sends every kind of request once succeeding and once failing (chat both
 # streaming and not), so a few seconds of demo fill every panel, error panels included.
 WARMUP: tuple[tuple[str, bool, dict], ...] = tuple(
-    [(kind, False, {}) for kind in WEIGHTS] + [("chat", False, {"stream": True}),
-                                               ("chat", False, {"stream": False})]
-    + [(kind, True, {}) for kind in WEIGHTS] + [("chat", True, {"stream": True}),
-                                                ("chat", True, {"stream": False})]
+    [(kind, False, {}) for kind in WEIGHTS]
+    + [("chat", False, {"stream": True}), ("chat", False, {"stream": False})]
+    + [(kind, True, {}) for kind in WEIGHTS]
+    + [("chat", True, {"stream": True}), ("chat", True, {"stream": False})]
 )
 
 SERVER_ERROR_CODES = (500, 502, 503, 504)

@@ -6,8 +6,9 @@ imports an SDK, so the orchestration logic is the same on both engines.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Mapping, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from telemetry_stack.errors import TelemetryError
@@ -95,7 +96,7 @@ class Engine(Protocol):
     source: str  # why it was chosen ("default Docker socket", "CONTAINER_HOST", ...)
     known_version: str  # the version its ping reported ("" when unknown)
 
-    def translate_error(self, exc: BaseException) -> "TelemetryError | None": ...
+    def translate_error(self, exc: BaseException) -> TelemetryError | None: ...
     def version(self) -> str: ...
     def rootless(self) -> bool: ...
     def after_reboot(self) -> RebootReport: ...
@@ -136,4 +137,3 @@ def split_image_ref(ref: str) -> tuple[str, str | None]:
     if colon > slash:
         return ref[:colon], ref[colon + 1 :]
     return ref, None
-

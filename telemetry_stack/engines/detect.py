@@ -15,9 +15,10 @@ import json
 import os
 import shutil
 import socket
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from telemetry_stack.errors import EngineUnavailable
@@ -220,7 +221,7 @@ def connect(requested: str | None):
 
 
 def connect_to(candidate: Candidate) -> Engine:
-    engine: Engine
+    engine: Engine  # mypy checks both backends against the Engine protocol here
     if candidate.engine == "docker":
         from telemetry_stack.engines.docker_engine import DockerEngine
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import docker
 import docker.errors
@@ -27,6 +27,7 @@ API_TIMEOUT = 60
 
 # Back with the daemon (after a crash, a daemon restart or a reboot) unless the user stopped it; `down` removes it.
 RESTART_POLICY = "unless-stopped"
+
 
 class DockerEngine:
     name = "docker"
@@ -180,5 +181,3 @@ class DockerEngine:
             self._api.remove_volume(name)
         except docker.errors.NotFound:
             pass
-
-

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import podman
 import podman.errors
@@ -32,6 +33,7 @@ _BLOB_LINE = re.compile(r"^(Copying (?:blob|config)) (?:sha256:)?([0-9a-f]{12})[
 RESTART_POLICY = "always"
 RESTART_SERVICE = "podman-restart.service"
 
+
 class PodmanEngine:
     name = "podman"
     source = ""
@@ -52,20 +54,26 @@ class PodmanEngine:
         rootless = self.rootless()
         scope = ["--user"] if rootless else []
         enable = f"systemctl {'--user ' if rootless else ''}enable {RESTART_SERVICE}"
-        fix = (f"{enable} && loginctl enable-linger $USER" if rootless else f"sudo {enable}")
+        fix = f"{enable} && loginctl enable-linger $USER" if rootless else f"sudo {enable}"
         if "/machine/" in self.url or "podman-machine" in self.url:
             return RebootReport(None, "cannot check inside the podman machine", f"podman machine ssh {fix}")
         try:
-            answer = subprocess.run(["systemctl", *scope, "is-enabled", RESTART_SERVICE], capture_output=True,
-                                    text=True, timeout=5)
+            answer = subprocess.run(
+                ["systemctl", *scope, "is-enabled", RESTART_SERVICE], capture_output=True, text=True, timeout=5
+            )
         except (OSError, subprocess.TimeoutExpired):
             return RebootReport(None, "cannot tell: no systemctl here", fix)
         state = answer.stdout.strip()
         if state == "enabled":
-            return RebootReport(True, f"{RESTART_SERVICE} is enabled and starts containers with restart policy "
-                                      f"{RESTART_POLICY} at boot")
-        return RebootReport(False, f"{RESTART_SERVICE} is {state or 'not installed'}: after a reboot the stack "
-                                   "stays down until `llama-telemetry up`", fix)
+            return RebootReport(
+                True, f"{RESTART_SERVICE} is enabled and starts containers with restart policy {RESTART_POLICY} at boot"
+            )
+        return RebootReport(
+            False,
+            f"{RESTART_SERVICE} is {state or 'not installed'}: after a reboot the stack "
+            "stays down until `llama-telemetry up`",
+            fix,
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -76,7 +84,8 @@ class PodmanEngine:
             return TelemetryError(f"Podman refused the request: {exc.explanation or exc}")
         if isinstance(exc, (requests.RequestException, podman.errors.PodmanError)):
             return EngineUnavailable(
-                f"Lost the connection to Podman at {self.url}: {exc}.", "Check that the Podman API service is still running."
+                f"Lost the connection to Podman at {self.url}: {exc}.",
+                "Check that the Podman API service is still running.",
             )
         return None
 
@@ -141,7 +150,7 @@ class PodmanEngine:
     def put_archive(self, container_id: str, path: str, data: bytes) -> None:
         # Straight to the libpod endpoint: podman-py's put_archive cannot pass copyUIDGID, whose default
         # (true) would hand the files to the container's user; configs must stay root-owned, read-only.
-        for attempt in (1, 2):  # one retry: a rare transient failure was seen under load
+        for _attempt in (1, 2):  # one retry: a rare transient failure was seen under load
             response = self._client.api.put(
                 f"/containers/{container_id}/archive", params={"path": path, "copyUIDGID": "false"}, data=data
             )
@@ -202,5 +211,3 @@ class PodmanEngine:
             self._client.volumes.remove(name)
         except podman.errors.NotFound:
             pass
-
-

@@ -39,7 +39,10 @@ def images(engine_name) -> dict[str, str]:
     """The four test images on this engine; the engine itself confirms Jaeger, the collector and
     Prometheus are the real programs (CI fails a run whose engine tests ran on anything else)."""
     refs = build_images(engine_name, say=print)
-    kinds = {service: image_labels(inspect_image(engine_name, refs[service]) or {}).get(KIND_LABEL) for service in REAL_PROGRAMS}
+    kinds = {
+        service: image_labels(inspect_image(engine_name, refs[service]) or {}).get(KIND_LABEL)
+        for service in REAL_PROGRAMS
+    }
     assert kinds == dict.fromkeys(REAL_PROGRAMS, "real"), kinds
     record_real_programs(engine_name)
     return refs

@@ -122,7 +122,15 @@ class RootFS:
         digest = hashlib.sha256()
         for name in sorted(self.entries):
             entry = self.entries[name]
-            meta = (name, entry.kind.decode(), entry.mode, entry.uid, entry.gid, entry.target, hashlib.sha256(entry.data).hexdigest())
+            meta = (
+                name,
+                entry.kind.decode(),
+                entry.mode,
+                entry.uid,
+                entry.gid,
+                entry.target,
+                hashlib.sha256(entry.data).hexdigest(),
+            )
             digest.update(json.dumps(meta).encode())
         digest.update("\n".join(changes).encode())
         return digest.hexdigest()[:32]
@@ -365,7 +373,9 @@ def build_images(engine: str, say=lambda line: None) -> dict[str, str]:
 def locked_collector_image(engine: str) -> str:
     """The real collector whose config directory its user cannot enter (mode 0700, root's)."""
     image = _otel_collector(ensure_built("otel-collector"), config_dir_mode=0o700)
-    return ensure_image(engine, f"{REPOSITORY}/otel-collector:locked-config", image, image_changes(IMAGES["otel-collector"]))
+    return ensure_image(
+        engine, f"{REPOSITORY}/otel-collector:locked-config", image, image_changes(IMAGES["otel-collector"])
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,11 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 
 from telemetry_stack.services import IMAGES
 
@@ -64,7 +64,9 @@ def collector_module_version(tag: str) -> str:
 
 def jaeger_module_version(tag: str) -> str:
     if tag not in JAEGER_TWIN_TAGS:
-        raise RuntimeError(f"jaeger {tag} has no v1 twin tag, so no Go module version: pin one of {sorted(JAEGER_TWIN_TAGS)}")
+        raise RuntimeError(
+            f"jaeger {tag} has no v1 twin tag, so no Go module version: pin one of {sorted(JAEGER_TWIN_TAGS)}"
+        )
     return JAEGER_TWIN_TAGS[tag]
 
 
@@ -114,14 +116,21 @@ def _go() -> str:
 
 def _run(argv: list[str], cwd: Path, log: Path, extra_env: Mapping[str, str] | None = None) -> None:
     # The go command on PATH for the collector builder, which runs `go` itself.
-    env = {**os.environ, **GO_BUILD_ENV, **(extra_env or {}), "PATH": f"{Path(_go()).parent}:{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        **GO_BUILD_ENV,
+        **(extra_env or {}),
+        "PATH": f"{Path(_go()).parent}:{os.environ.get('PATH', '')}",
+    }
     with log.open("ab") as out:
         out.write(f"$ {' '.join(argv)}\n".encode())
         out.flush()
         result = subprocess.run(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     if result.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-25:]
-        raise RuntimeError(f"`{' '.join(argv[:4])}` failed ({result.returncode}); last lines of {log}:\n" + "\n".join(tail))
+        raise RuntimeError(
+            f"`{' '.join(argv[:4])}` failed ({result.returncode}); last lines of {log}:\n" + "\n".join(tail)
+        )
 
 
 def _wrapper_build(version: str, binaries: Mapping[str, str], tags: str = "") -> Callable[[Path, Path], None]:
@@ -194,16 +203,21 @@ def programs() -> dict[str, GoProgram]:
     prometheus_binaries = {name: f"{PROMETHEUS_MODULE}/cmd/{name}" for name in ("prometheus", "promtool")}
     return {
         "jaeger": GoProgram(
-            "jaeger", tuple(jaeger_binaries), {**common, "version": jaeger, "binaries": jaeger_binaries},
+            "jaeger",
+            tuple(jaeger_binaries),
+            {**common, "version": jaeger, "binaries": jaeger_binaries},
             _wrapper_build(jaeger, jaeger_binaries),
         ),
         "otel-collector": GoProgram(
-            "otel-collector", ("otelcol-contrib",), {**common, "manifest": _collector_manifest(collector, Path("dist"))},
+            "otel-collector",
+            ("otelcol-contrib",),
+            {**common, "manifest": _collector_manifest(collector, Path("dist"))},
             _collector_build(collector),
         ),
         # remove_all_sd: none of the cloud service discoveries (a much shorter build); we scrape static targets.
         "prometheus": GoProgram(
-            "prometheus", tuple(prometheus_binaries),
+            "prometheus",
+            tuple(prometheus_binaries),
             {**common, "version": prometheus, "binaries": prometheus_binaries, "tags": "remove_all_sd"},
             _wrapper_build(prometheus, prometheus_binaries, "remove_all_sd"),
         ),

@@ -16,8 +16,22 @@ BENCH_PROJECTS = ("bench", "bench-floor")
 def test_one_bench_run_measures_everything_and_cleans_up(engine_name, images, engine, tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench.py"), "--engines", engine_name, "--runs", "1", "--warmup", "0", "--json-out", str(out)],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        [
+            sys.executable,
+            str(REPO / "scripts" / "bench.py"),
+            "--engines",
+            engine_name,
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--json-out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
 

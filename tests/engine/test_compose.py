@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, skip_or_fail
-from tests.engine.conftest import engine_cli
 from telemetry_stack.deploy import auto_ports
 from telemetry_stack.export import compose_files
 from telemetry_stack.health import http_url, probe
 from telemetry_stack.render import write_files
 from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import PROJECT_LABEL, build_stack
+from tests.conftest import run_cli, skip_or_fail
+from tests.engine.conftest import engine_cli
 
 COMPOSE_TOOLS = {"docker": "docker-compose", "podman": "podman-compose"}
 HEALTH_TIMEOUT = 90.0
@@ -74,7 +74,9 @@ def test_compose_project_runs_and_answers(engine_name, images, tmp_path):
                 time.sleep(0.5)
         if waiting:
             logs = _compose(tool, tmp_path, project, "logs", timeout=60)
-            pytest.fail(f"no answer within {HEALTH_TIMEOUT:g}s from {waiting}\n{logs.stdout[-4000:]}\n{logs.stderr[-2000:]}")
+            pytest.fail(
+                f"no answer within {HEALTH_TIMEOUT:g}s from {waiting}\n{logs.stdout[-4000:]}\n{logs.stderr[-2000:]}"
+            )
 
         # The real Prometheus binary loaded the bind-mounted prometheus.yml.
         config_url = http_url("127.0.0.1", ports["prometheus"], "/api/v1/status/config")
@@ -93,8 +95,14 @@ def test_compose_project_runs_and_answers(engine_name, images, tmp_path):
 
         # `llama-telemetry status` recognises the compose-started stack as its own, healthy one.
         status = run_cli(
-            "status", "--project", project, "--json",
-            env={"LLAMA_TELEMETRY_CONTAINER": engine_name, "LLAMA_TELEMETRY_PORT": " ".join(f"{k}={v}" for k, v in ports.items())},
+            "status",
+            "--project",
+            project,
+            "--json",
+            env={
+                "LLAMA_TELEMETRY_CONTAINER": engine_name,
+                "LLAMA_TELEMETRY_PORT": " ".join(f"{k}={v}" for k, v in ports.items()),
+            },
         )
         assert status.code == 0, status.stdout + status.stderr
         assert status.json["healthy"] is True

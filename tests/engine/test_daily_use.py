@@ -7,9 +7,8 @@ import signal
 
 import pytest
 
-from tests.conftest import spawn_cli
-
 from telemetry_stack.stack import project_labels, resource_names
+from tests.conftest import spawn_cli
 
 
 def test_two_projects_run_side_by_side_with_auto_ports(tele, engine):
@@ -20,7 +19,12 @@ def test_two_projects_run_side_by_side_with_auto_ports(tele, engine):
     try:
         side = other.json
         assert side["project"] == "side" and side["network"] == "llama-telemetry-side"
-        assert {s["container"] for s in side["services"]} == {"side-jaeger", "side-otel-collector", "side-prometheus", "side-grafana"}
+        assert {s["container"] for s in side["services"]} == {
+            "side-jaeger",
+            "side-otel-collector",
+            "side-prometheus",
+            "side-grafana",
+        }
         default_ports = {url for s in default.json["services"] for url in s["urls"].values()}
         side_ports = {url for s in side["services"] for url in s["urls"].values()}
         assert default_ports.isdisjoint(side_ports)
@@ -40,7 +44,12 @@ def test_two_projects_run_side_by_side_with_auto_ports(tele, engine):
     finally:
         removed = tele("down", "--project", "side", "--volumes", "--json")
     assert removed.code == 0, removed.stderr
-    assert sorted(removed.json["removed_containers"]) == ["side-grafana", "side-jaeger", "side-otel-collector", "side-prometheus"]
+    assert sorted(removed.json["removed_containers"]) == [
+        "side-grafana",
+        "side-jaeger",
+        "side-otel-collector",
+        "side-prometheus",
+    ]
     # The default project is untouched by the other project's down.
     assert len(engine.containers(project_labels("default"))) == 4
     assert engine.network(resource_names("default")[0]) is not None
@@ -61,7 +70,9 @@ def test_env_formats(tele):
     ]
     # The service name defaults to the server's own: OGX's, or Llama Stack's with --naming llama-stack.
     assert tele("env", "--format", "github").stdout == dotenv.stdout.replace("my-app", "ogx")
-    assert tele("env", "--format", "github", "--naming", "llama-stack").stdout == dotenv.stdout.replace("my-app", "llama-stack")
+    assert tele("env", "--format", "github", "--naming", "llama-stack").stdout == dotenv.stdout.replace(
+        "my-app", "llama-stack"
+    )
     classic = tele("env", "--format", "dotenv", "--histograms", "classic").stdout.splitlines()
     assert classic == [line for line in dotenv.stdout.replace("my-app", "ogx").splitlines() if "HISTOGRAM" not in line]
     assert tele("env", "--format", "xml").code == 2
@@ -109,7 +120,10 @@ def test_config_file_is_used_and_flags_win(tele, tmp_path):
     assert shown.code == 0, shown.stderr
     settings = shown.json["settings"]
     assert settings["project"] == {"value": "fromfile", "source": f"file {config}"}
-    assert settings["ports.grafana"]["value"] == "3005" and settings["ports.prometheus"] == {"value": "9095", "source": "flag"}
+    assert settings["ports.grafana"]["value"] == "3005" and settings["ports.prometheus"] == {
+        "value": "9095",
+        "source": "flag",
+    }
     assert settings["pull"]["source"] == "env LLAMA_TELEMETRY_PULL"
 
     deployed = tele("up", "--config", str(config), "--json")
@@ -126,8 +140,11 @@ def test_verify_proves_the_pipeline_end_to_end(tele):
     assert up.code == 0, up.stdout + up.stderr
     steps = up.json["verify"]["steps"]
     assert [s["step"] for s in steps] == [
-        "send a span over OTLP/HTTP", "find it in Jaeger", "send a metric over OTLP/HTTP",
-        "find it in Prometheus", "check Grafana's datasources",
+        "send a span over OTLP/HTTP",
+        "find it in Jaeger",
+        "send a metric over OTLP/HTTP",
+        "find it in Prometheus",
+        "check Grafana's datasources",
     ]
     assert all(s["ok"] for s in steps) and all(s["seconds"] < 30 for s in steps)
 

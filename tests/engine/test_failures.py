@@ -9,8 +9,8 @@ import socket
 import time
 from datetime import datetime, timezone
 
-from tests.engine.conftest import assert_not_deployed, engine_cli, foreign_container
 from telemetry_stack.stack import project_labels, resource_names
+from tests.engine.conftest import assert_not_deployed, engine_cli, foreign_container
 
 NETWORK, CONTAINERS, VOLUMES = resource_names("default")
 
@@ -61,12 +61,28 @@ def test_pull_never_with_a_missing_image(tele, engine, image_env):
 def test_service_that_exits_fails_at_once_with_its_logs(tele, engine, engine_name, images):
     """Grafana's data volume is not writable by uid 472: the stand-in fails like the real image."""
     volume = VOLUMES["grafana"]
-    created = engine_cli(engine_name, "volume", "create", *sum((["--label", f"{k}={v}"] for k, v in project_labels("default").items()), []), volume)
+    created = engine_cli(
+        engine_name,
+        "volume",
+        "create",
+        *sum((["--label", f"{k}={v}"] for k, v in project_labels("default").items()), []),
+        volume,
+    )
     assert created.returncode == 0, created.stderr
     # Populate the volume as root so it is no longer an empty volume the engine would chown for us.
     locked = engine_cli(
-        engine_name, "run", "--rm", "--user", "0", "--entrypoint", "/bin/sh", "-v", f"{volume}:/data",
-        images["grafana"], "-c", "touch /data/.owned-by-root && chown 0:0 /data && chmod 755 /data",
+        engine_name,
+        "run",
+        "--rm",
+        "--user",
+        "0",
+        "--entrypoint",
+        "/bin/sh",
+        "-v",
+        f"{volume}:/data",
+        images["grafana"],
+        "-c",
+        "touch /data/.owned-by-root && chown 0:0 /data && chmod 755 /data",
     )
     assert locked.returncode == 0, locked.stderr
 

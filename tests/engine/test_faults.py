@@ -14,10 +14,10 @@ import time
 import urllib.parse
 import urllib.request
 
+from telemetry_stack.stack import project_labels, resource_names
 from tests.conftest import spawn_cli
 from tests.engine.conftest import engine_cli
 from tests.engine.images import locked_collector_image
-from telemetry_stack.stack import project_labels, resource_names
 
 NETWORK, CONTAINERS, VOLUMES = resource_names("default")
 
@@ -72,7 +72,12 @@ def test_changes_behind_our_back_are_reported_and_repaired(tele, engine, engine_
     repaired = tele("up", "--json")
     assert repaired.code == 0, repaired.stderr
     actions = {s["name"]: s["action"] for s in repaired.json["services"]}
-    assert actions == {"jaeger": "started", "otel-collector": "unchanged", "prometheus": "unchanged", "grafana": "created"}
+    assert actions == {
+        "jaeger": "started",
+        "otel-collector": "unchanged",
+        "prometheus": "unchanged",
+        "grafana": "created",
+    }
 
     # The network deleted behind our back: Docker wants its containers stopped first (they stay, now
     # unable to start); Podman's `network rm -f` removes the containers with it.
@@ -170,7 +175,10 @@ def test_config_unreadable_by_the_service_user_is_explained(tele, engine_name, i
 def test_data_survives_down_and_up(tele, engine_name):
     assert tele("up").code == 0
     marker = f"marker-{os.getpid()}"
-    assert engine_cli(engine_name, "exec", "grafana", "sh", "-c", f"echo {marker} > /var/lib/grafana/marker").returncode == 0
+    assert (
+        engine_cli(engine_name, "exec", "grafana", "sh", "-c", f"echo {marker} > /var/lib/grafana/marker").returncode
+        == 0
+    )
     # Prometheus keeps what it scraped from the collector in its TSDB: verify's metric went through both.
     assert tele("verify").code == 0
     query = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": "llama_stack_telemetry_verify"})
@@ -181,7 +189,9 @@ def test_data_survives_down_and_up(tele, engine_name):
     assert tele("up").code == 0
     read = engine_cli(engine_name, "exec", "grafana", "cat", "/var/lib/grafana/marker")
     assert read.stdout.strip() == marker
-    before = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode({"query": "llama_stack_telemetry_verify", "time": f"{scraped_at:.3f}"})
+    before = "http://127.0.0.1:9090/api/v1/query?" + urllib.parse.urlencode(
+        {"query": "llama_stack_telemetry_verify", "time": f"{scraped_at:.3f}"}
+    )
     _wait_until(lambda: json.loads(urllib.request.urlopen(before, timeout=5).read())["data"]["result"], timeout=30)
 
 
@@ -213,7 +223,10 @@ def test_security_defaults(tele, engine_name):
     # Rendered configs are root-owned and read-only for the service users (copied in, not mounted).
     # Read from the container's exported file system: the collector image, like the real one, has no shell
     # or stat (and `podman cp` out of a container reports the container user as the owner).
-    for name, path in (("otel-collector", "/etc/otelcol-contrib/config.yaml"), ("grafana", "/etc/grafana/dashboards/llama-stack/llama-stack-overview.json")):
+    for name, path in (
+        ("otel-collector", "/etc/otelcol-contrib/config.yaml"),
+        ("grafana", "/etc/grafana/dashboards/llama-stack/llama-stack-overview.json"),
+    ):
         member = _exported_member(engine_name, name, path)
         assert (member.uid, member.gid, oct(member.mode & 0o7777)) == (0, 0, "0o644"), (name, member)
     # The hostile password reached Grafana intact (it is an environment value, never rendered into a file).

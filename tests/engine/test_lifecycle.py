@@ -7,9 +7,8 @@ import json
 import time
 import urllib.request
 
-from tests.engine.conftest import assert_not_deployed, engine_cli
-
 from telemetry_stack.stack import project_labels, resource_names
+from tests.engine.conftest import assert_not_deployed, engine_cli
 
 NETWORK, CONTAINERS, VOLUMES = resource_names("default")
 
@@ -102,7 +101,12 @@ def test_changed_port_recreates_only_that_service(tele, engine_name):
     moved = tele("up", "--json", "--port", "grafana=3001")
     assert moved.code == 0, moved.stderr
     actions = {s["name"]: s["action"] for s in moved.json["services"]}
-    assert actions == {"jaeger": "unchanged", "otel-collector": "unchanged", "prometheus": "unchanged", "grafana": "recreated"}
+    assert actions == {
+        "jaeger": "unchanged",
+        "otel-collector": "unchanged",
+        "prometheus": "unchanged",
+        "grafana": "recreated",
+    }
     ids_before, ids_after = _ids(first.json), _ids(moved.json)
     assert {k for k in ids_before if ids_before[k] != ids_after[k]} == {"grafana"}
     assert moved.json["grafana"]["url"] == "http://127.0.0.1:3001"

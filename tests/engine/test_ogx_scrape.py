@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from telemetry_stack import catalog
+from telemetry_stack import catalog, demo
 from telemetry_stack import dashboards as d
-from telemetry_stack import demo
 from tests.dashboard_queries import PrometheusAPI, has_number
 from tests.engine.conftest import deployed, published_urls
 

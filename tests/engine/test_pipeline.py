@@ -39,9 +39,19 @@ def prometheus(engine_name, images):
         # Enough requests that each vector store, operation and search mode recurs across scrapes: a series
         # seen in one scrape only has no rate, and histogram_quantile over no rate is NaN.
         demos = {
-            job: spawn_cli("demo", "--duration", "15", "--rate", "20", "--naming", naming, "--service-name",
-                           job.rpartition("/")[2], "--json",
-                           env={**env, AGGREGATION: aggregation, "OTEL_RESOURCE_ATTRIBUTES": attributes})
+            job: spawn_cli(
+                "demo",
+                "--duration",
+                "15",
+                "--rate",
+                "20",
+                "--naming",
+                naming,
+                "--service-name",
+                job.rpartition("/")[2],
+                "--json",
+                env={**env, AGGREGATION: aggregation, "OTEL_RESOURCE_ATTRIBUTES": attributes},
+            )
             for job, (naming, aggregation, attributes) in APPS.items()
         }
         for service, process in demos.items():
@@ -51,8 +61,11 @@ def prometheus(engine_name, images):
             assert summary["export_errors"] == 0 and summary["naming"] == APPS[service][0], summary
         demo_ended = time.time()  # their last exports are flushed when they exit
         api = PrometheusAPI(published_urls(up.json)["prometheus"])
-        api.wait_until_scraped("otel-collector", 'min(max by (job) (timestamp({__name__=~"(ogx|llama_stack)_requests_total"})))',
-                               demo_ended)
+        api.wait_until_scraped(
+            "otel-collector",
+            'min(max by (job) (timestamp({__name__=~"(ogx|llama_stack)_requests_total"})))',
+            demo_ended,
+        )
         # Every query is evaluated at this moment, however long the tests take: a dashboard opened right after
         # the demos. Its rate() windows ($__rate_interval = 1m here) then span the whole demo.
         api.at = time.time()
@@ -87,12 +100,17 @@ def test_every_template_variable_lists_values(prometheus, slug):
     dashboard = DASHBOARDS[slug]
     variables = query_variables(dashboard)
     assert prometheus.variable_values(dashboard, d.SERVICE_VARIABLE) == sorted(APPS)
-    empty = [f"{dashboard['title']} / variable {name}: no values for {v['definition']}"
-             for name, v in variables.items() if not prometheus.variable_values(dashboard, name)]
+    empty = [
+        f"{dashboard['title']} / variable {name}: no values for {v['definition']}"
+        for name, v in variables.items()
+        if not prometheus.variable_values(dashboard, name)
+    ]
     assert not empty, "\n".join(empty)
 
 
-@pytest.mark.parametrize(("server", "query"), [(s, q) for s, queries in catalog.DOCUMENTED_QUERIES.items() for q in queries])
+@pytest.mark.parametrize(
+    ("server", "query"), [(s, q) for s, queries in catalog.DOCUMENTED_QUERIES.items() for q in queries]
+)
 def test_documented_query_returns_data(prometheus, server, query):
     result = prometheus.query(query)
     assert result, f"no series for {server}'s documented query {query}"
@@ -104,7 +122,9 @@ def test_every_catalog_series_arrived_with_one_prefix(prometheus, server):
     names = set(prometheus.get("/api/v1/label/__name__/values"))
     missing = sorted(catalog.all_series_names(server) - names)
     assert not missing, f"{server.title} series the real collector never produced: {missing}"
-    doubled = sorted(n for n in names if n.startswith(("llama_stack_llama_stack", "ogx_ogx", "ogx_llama_stack", "llama_stack_ogx")))
+    doubled = sorted(
+        n for n in names if n.startswith(("llama_stack_llama_stack", "ogx_ogx", "ogx_llama_stack", "llama_stack_ogx"))
+    )
     assert not doubled, doubled
 
 
@@ -132,14 +152,18 @@ def test_what_a_latency_panel_shows_with_default_and_with_exponential_buckets(pr
     falls in 0-5 s and the percentiles are interpolation: p50 reads 2.5 s and p95 4.75 s whatever the latency.
     The average beside them is exact, and with exponential histograms the percentiles are real."""
     title = "Time to first token: average, p50 / p95 (streaming)"
-    under_5s = prometheus.query('sum(ogx_inference_time_to_first_token_seconds_bucket{job="ogx-demo",le=~"5(\\\\.0)?"})'
-                                ' / sum(ogx_inference_time_to_first_token_seconds_count{job="ogx-demo"})')
+    under_5s = prometheus.query(
+        'sum(ogx_inference_time_to_first_token_seconds_bucket{job="ogx-demo",le=~"5(\\\\.0)?"})'
+        ' / sum(ogx_inference_time_to_first_token_seconds_count{job="ogx-demo"})'
+    )
     assert float(under_5s[0]["value"][1]) == 1.0, "the demo's first tokens should all come within 5 s"
 
     default = _panel_values(prometheus, "llama-stack-inference", title, "ogx-demo")
     assert default["p50"] == pytest.approx(2.5) and default["p95"] == pytest.approx(4.75), default
-    exact = prometheus.query('sum(rate(ogx_inference_time_to_first_token_seconds_sum{job="ogx-demo"}[1m]))'
-                             ' / sum(rate(ogx_inference_time_to_first_token_seconds_count{job="ogx-demo"}[1m]))')
+    exact = prometheus.query(
+        'sum(rate(ogx_inference_time_to_first_token_seconds_sum{job="ogx-demo"}[1m]))'
+        ' / sum(rate(ogx_inference_time_to_first_token_seconds_count{job="ogx-demo"}[1m]))'
+    )
     assert default["average"] == pytest.approx(float(exact[0]["value"][1]))
     assert default["average"] < 2.0, default
 
@@ -156,8 +180,11 @@ def test_the_jaeger_link_names_the_service_as_jaeger_knows_it(prometheus, job, j
     variable turns the selected job back into the service name Jaeger searches by."""
     dashboard = DASHBOARDS["llama-stack-overview"]
     variable = next(v for v in dashboard["templating"]["list"] if v["name"] == d.TRACE_SERVICE_VARIABLE)
-    selector = grafana_interpolate(variable["definition"][len("label_values("):-len(", job)")], set(query_variables(dashboard)),
-                                   {d.SERVICE_VARIABLE: job})
+    selector = grafana_interpolate(
+        variable["definition"][len("label_values(") : -len(", job)")],
+        set(query_variables(dashboard)),
+        {d.SERVICE_VARIABLE: job},
+    )
     end = prometheus.at
     jobs = prometheus.get("/api/v1/label/job/values", **{"match[]": selector, "start": end - 3600, "end": end})
     assert jobs == [job]

@@ -47,7 +47,9 @@ def test_each_built_program_is_the_pinned_release(built, service):
 
 
 def _component_types(config: dict) -> dict[str, set[str]]:
-    return {section: {name.split("/")[0] for name in config.get(section) or {}} for section in programs.COLLECTOR_COMPONENTS}
+    return {
+        section: {name.split("/")[0] for name in config.get(section) or {}} for section in programs.COLLECTOR_COMPONENTS
+    }
 
 
 def _collector_config(variant: dict) -> bytes:
@@ -67,7 +69,9 @@ def test_the_collector_build_has_exactly_the_components_the_configs_use():
 def test_every_rendered_collector_config_passes_the_real_collectors_validate(built, variant, tmp_path):
     path = tmp_path / "config.yaml"
     path.write_bytes(_collector_config(CONFIG_VARIANTS[variant]))
-    result = subprocess.run([built["otel-collector"], "validate", f"--config={path}"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [built["otel-collector"], "validate", f"--config={path}"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -101,14 +105,18 @@ def test_image_metadata_of_each_engine(engine_name, images):
         if service in REAL_PROGRAMS:
             assert labels[KIND_LABEL] == "real"
             binary = programs.ensure_built(service).read_bytes()
-            assert labels[BUILD_LABEL] == hashlib.sha256(binary).hexdigest(), f"{service}: the image holds another build"
+            assert labels[BUILD_LABEL] == hashlib.sha256(binary).hexdigest(), (
+                f"{service}: the image holds another build"
+            )
         else:
             assert labels[KIND_LABEL] == "stand-in"
 
 
 # An error, fatal or warning level in the formats the four programs log (zap's console encoding: tab-separated;
 # logfmt: level=...; JSON: "level":"..."), or any mention of a deprecation.
-LOG_PROBLEM = re.compile(r'(?i)(\t(error|fatal|warn)\t|\blevel=(error|fatal|warn|warning)\b|"level":\s*"(error|fatal|warn)|deprecat)')
+LOG_PROBLEM = re.compile(
+    r'(?i)(\t(error|fatal|warn)\t|\blevel=(error|fatal|warn|warning)\b|"level":\s*"(error|fatal|warn)|deprecat)'
+)
 # What only our test build logs: Jaeger built from its Go module lacks the UI assets the published image embeds.
 TEST_BUILD_ARTIFACTS = ("ui assets not embedded in the binary",)
 

@@ -28,12 +28,24 @@ def test_redact_content_drops_genai_content_from_spans_and_span_events(engine_na
     with deployed(engine_name, images, "redact", "--redact-content") as (_, up):
         urls = published_urls(up.json)
         trace_id, now = os.urandom(16).hex(), time.time_ns()
-        span = {"traceId": trace_id, "spanId": os.urandom(8).hex(), "name": "chat llama-3", "kind": 3,
-                "startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 1_000_000),
-                "attributes": _attributes({**CONTENT, **KEPT}),
-                "events": [{"name": "gen_ai.choice", "timeUnixNano": str(now), "attributes": _attributes(CONTENT)}]}
-        body = {"resourceSpans": [{"resource": {"attributes": _attributes({"service.name": "redact-test"})},
-                                   "scopeSpans": [{"spans": [span]}]}]}
+        span = {
+            "traceId": trace_id,
+            "spanId": os.urandom(8).hex(),
+            "name": "chat llama-3",
+            "kind": 3,
+            "startTimeUnixNano": str(now),
+            "endTimeUnixNano": str(now + 1_000_000),
+            "attributes": _attributes({**CONTENT, **KEPT}),
+            "events": [{"name": "gen_ai.choice", "timeUnixNano": str(now), "attributes": _attributes(CONTENT)}],
+        }
+        body = {
+            "resourceSpans": [
+                {
+                    "resource": {"attributes": _attributes({"service.name": "redact-test"})},
+                    "scopeSpans": [{"spans": [span]}],
+                }
+            ]
+        }
         assert requests.post(f"{urls['otlp-http']}/v1/traces", json=body, timeout=5).status_code == 200
         deadline = time.monotonic() + 30
         while True:

@@ -20,7 +20,10 @@ SETUP = Path(__file__).resolve().parents[2] / "scripts" / "setup-engines.sh"
 # Docker: back with the daemon unless the user stopped it. Podman: always (podman-restart.service starts only those).
 POLICIES = {"docker": "unless-stopped", "podman": "always"}
 # The daemon processes setup-engines.sh starts, as pgrep -f finds them.
-DAEMONS = {"docker": "^dockerd --host unix:///var/run/docker.sock", "podman": "^podman system service --time=0 unix:///run/podman/podman.sock"}
+DAEMONS = {
+    "docker": "^dockerd --host unix:///var/run/docker.sock",
+    "podman": "^podman system service --time=0 unix:///run/podman/podman.sock",
+}
 BACK_WITHIN = 120  # seconds: the daemon's own restart, then each service's start-up
 
 
@@ -44,7 +47,9 @@ def _healthy_again(env: dict, since: float) -> dict:
         status = run_cli("status", "--json", env=env)
         if status.code == 0 and status.json["healthy"]:
             return status.json
-        assert time.monotonic() < deadline, f"not healthy {time.monotonic() - since:.0f} s later: {status.stdout}{status.stderr}"
+        assert time.monotonic() < deadline, (
+            f"not healthy {time.monotonic() - since:.0f} s later: {status.stdout}{status.stderr}"
+        )
         time.sleep(1)
 
 
@@ -69,7 +74,9 @@ def test_every_container_comes_back_with_the_engine_and_status_says_whether_afte
     if engine_name == "docker":
         assert reboot["comes_back"] is True and "unless-stopped" in reboot["detail"]
     else:  # what systemd says of the unit that starts Podman's containers at boot, asked here independently
-        state = subprocess.run(["systemctl", "is-enabled", "podman-restart.service"], capture_output=True, text=True).stdout.strip()
+        state = subprocess.run(
+            ["systemctl", "is-enabled", "podman-restart.service"], capture_output=True, text=True
+        ).stdout.strip()
         assert reboot["comes_back"] is (state == "enabled"), (state, reboot)
         if state != "enabled":
             assert reboot["fix"] == "sudo systemctl enable podman-restart.service"

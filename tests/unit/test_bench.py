@@ -86,7 +86,13 @@ def test_each_target_can_be_missed(bench):
     rows = by_metric(
         bench.evaluate(
             "podman",
-            samples(up=[2.0, 2.0, 2.0], noop_up=[1.1, 1.2, 1.0], down=[1.6, 1.6, 1.6], help=[0.31, 0.4, 0.5], status=[0.7, 0.61, 0.65]),
+            samples(
+                up=[2.0, 2.0, 2.0],
+                noop_up=[1.1, 1.2, 1.0],
+                down=[1.6, 1.6, 1.6],
+                help=[0.31, 0.4, 0.5],
+                status=[0.7, 0.61, 0.65],
+            ),
         )
     )
     for metric in ("up → all healthy", "no-op up (healthy stack)", "down", "llama-telemetry --help", "status"):
@@ -95,7 +101,9 @@ def test_each_target_can_be_missed(bench):
 
 def test_boundaries(bench):
     # ≤ targets pass at exactly the limit; down must be strictly under 1.5 s.
-    rows = by_metric(bench.evaluate("docker", samples(up=[1.25, 1.5, 1.375], noop_up=[1.0] * 3, help=[0.3] * 3, status=[0.6] * 3)))
+    rows = by_metric(
+        bench.evaluate("docker", samples(up=[1.25, 1.5, 1.375], noop_up=[1.0] * 3, help=[0.3] * 3, status=[0.6] * 3))
+    )
     assert rows["up → all healthy"].result == "pass"
     assert rows["no-op up (healthy stack)"].result == "pass"
     assert rows["llama-telemetry --help"].result == "pass"
@@ -136,7 +144,9 @@ def test_arguments(bench):
 
 def test_in_process_floor_and_start_up_are_reported_not_judged(bench):
     rows = by_metric(
-        bench.evaluate("podman", samples(inprocess_floor_up=[0.5] * 3, inprocess_floor_down=[0.25] * 3, startup=[0.2, 0.2, 0.2]))
+        bench.evaluate(
+            "podman", samples(inprocess_floor_up=[0.5] * 3, inprocess_floor_down=[0.25] * 3, startup=[0.2, 0.2, 0.2])
+        )
     )
     assert rows["up against the in-process floor"].value == pytest.approx(2.4)  # median of 1.1/0.5, 1.3/0.5, 1.2/0.5
     assert rows["down against the in-process floor"].value == pytest.approx(2.4)
@@ -154,8 +164,14 @@ def test_the_scripts_never_import_the_test_package():
         imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
         imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
         assert not [name for name in imported if name == "tests" or name.startswith("tests.")], script.name
-        paths = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "path"
-                 and isinstance(node.value, ast.Name) and node.value.id == "sys"]
+        paths = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            and node.attr == "path"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "sys"
+        ]
         assert not paths, f"{script.name} changes sys.path"
 
 
@@ -164,12 +180,15 @@ def _fake_builder(tmp_path, body: str) -> None:
 
 
 def test_suite_images_are_the_refs_the_builder_command_prints(bench, tmp_path, monkeypatch, capsys):
-    _fake_builder(tmp_path, """
+    _fake_builder(
+        tmp_path,
+        """
         import json, sys
         assert sys.argv[1:] == ["--json", "podman"], sys.argv
         print("building prometheus v3.16.0 from its Go modules ...", file=sys.stderr)
         print(json.dumps({"podman": {"prometheus": "localhost/x/prometheus:v3.16.0"}}))
-    """)
+    """,
+    )
     monkeypatch.setattr(bench, "REPO", tmp_path)  # where the command runs: the checkout
     monkeypatch.setattr(bench, "IMAGE_BUILDER", "fake_builder")
     assert bench.suite_images("podman") == {"prometheus": "localhost/x/prometheus:v3.16.0"}
@@ -177,11 +196,14 @@ def test_suite_images_are_the_refs_the_builder_command_prints(bench, tmp_path, m
 
 
 def test_a_failed_image_build_is_a_bench_error_with_its_reason(bench, tmp_path, monkeypatch):
-    _fake_builder(tmp_path, """
+    _fake_builder(
+        tmp_path,
+        """
         import sys
         print("RuntimeError: the podman command is not installed", file=sys.stderr)
         sys.exit(1)
-    """)
+    """,
+    )
     monkeypatch.setattr(bench, "REPO", tmp_path)
     monkeypatch.setattr(bench, "IMAGE_BUILDER", "fake_builder")
     with pytest.raises(bench.BenchError, match="exited 1: RuntimeError: the podman command is not installed"):
@@ -191,10 +213,14 @@ def test_a_failed_image_build_is_a_bench_error_with_its_reason(bench, tmp_path, 
 def test_the_image_builder_command_prints_what_the_bench_reads(bench, monkeypatch, capsys):
     from tests.engine import images
 
-    monkeypatch.setattr(images, "build_images", lambda engine, say: {svc: f"{engine}/{ref}" for svc, ref in images.IMAGE_REFS.items()})
+    monkeypatch.setattr(
+        images, "build_images", lambda engine, say: {svc: f"{engine}/{ref}" for svc, ref in images.IMAGE_REFS.items()}
+    )
     assert bench.IMAGE_BUILDER == images.__name__
     assert images.main(["--json", "docker", "podman"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed == {engine: {svc: f"{engine}/{ref}" for svc, ref in images.IMAGE_REFS.items()} for engine in ("docker", "podman")}
+    assert printed == {
+        engine: {svc: f"{engine}/{ref}" for svc, ref in images.IMAGE_REFS.items()} for engine in ("docker", "podman")
+    }
     with pytest.raises(SystemExit):
         images.main(["lxc"])

@@ -59,15 +59,27 @@ def test_documented_queries_name_only_series_of_that_server(server):
     ("instrument", "ogx", "llama_stack"),
     [
         (catalog.GEN_AI_TOKEN_USAGE, "ogx_gen_ai_client_token_usage", "llama_stack_gen_ai_client_token_usage"),
-        (catalog.HTTP_SERVER_DURATION, "ogx_http_server_duration_milliseconds",
-         "llama_stack_http_server_duration_milliseconds"),
+        (
+            catalog.HTTP_SERVER_DURATION,
+            "ogx_http_server_duration_milliseconds",
+            "llama_stack_http_server_duration_milliseconds",
+        ),
         (catalog.INFERENCE_DURATION, "ogx_inference_duration_seconds", "llama_stack_inference_duration_seconds"),
-        (catalog.HTTP_SERVER_REQUEST_DURATION, "ogx_http_server_request_duration_seconds",
-         "llama_stack_http_server_request_duration_seconds"),
-        (catalog.INFERENCE_TOKENS_PER_SECOND, "ogx_inference_tokens_per_second",
-         "llama_stack_inference_tokens_per_second"),
-        (catalog.VECTOR_RETRIEVAL_DURATION, "ogx_vector_io_retrieval_duration_seconds",
-         "llama_stack_vector_io_retrieval_duration_seconds"),
+        (
+            catalog.HTTP_SERVER_REQUEST_DURATION,
+            "ogx_http_server_request_duration_seconds",
+            "llama_stack_http_server_request_duration_seconds",
+        ),
+        (
+            catalog.INFERENCE_TOKENS_PER_SECOND,
+            "ogx_inference_tokens_per_second",
+            "llama_stack_inference_tokens_per_second",
+        ),
+        (
+            catalog.VECTOR_RETRIEVAL_DURATION,
+            "ogx_vector_io_retrieval_duration_seconds",
+            "llama_stack_vector_io_retrieval_duration_seconds",
+        ),
         (catalog.REQUEST_DURATION, "ogx_request_duration_seconds", "llama_stack_request_duration_seconds"),
     ],
 )
@@ -83,8 +95,11 @@ def test_histogram_series(instrument, ogx, llama_stack):
         (catalog.VECTOR_INSERTS, "ogx_vector_io_inserts_total", "llama_stack_vector_io_inserts_total"),
         (catalog.REQUESTS, "ogx_requests_total", "llama_stack_requests_total"),
         (catalog.CONCURRENT_REQUESTS, "ogx_concurrent_requests", "llama_stack_concurrent_requests"),
-        (catalog.HTTP_SERVER_ACTIVE_REQUESTS, "ogx_http_server_active_requests",
-         "llama_stack_http_server_active_requests"),
+        (
+            catalog.HTTP_SERVER_ACTIVE_REQUESTS,
+            "ogx_http_server_active_requests",
+            "llama_stack_http_server_active_requests",
+        ),
         (catalog.RESPONSES_AGENTIC_CALLS, "ogx_responses_agentic_calls_total", None),
         (catalog.VECTOR_DOCUMENTS_RETRIEVED, "ogx_vector_io_documents_retrieved_total", None),
     ],
@@ -101,8 +116,11 @@ def test_counter_and_gauge_series(instrument, ogx, llama_stack):
 def test_otel_names_per_server():
     assert catalog.INFERENCE_DURATION.otel_name(OGX) == "ogx.inference.duration_seconds"
     assert catalog.INFERENCE_DURATION.otel_name(LS) == "llama_stack.inference.duration_seconds"
-    assert catalog.GEN_AI_TOKEN_USAGE.otel_name(OGX) == catalog.GEN_AI_TOKEN_USAGE.otel_name(LS) == (
-        "gen_ai.client.token.usage")
+    assert (
+        catalog.GEN_AI_TOKEN_USAGE.otel_name(OGX)
+        == catalog.GEN_AI_TOKEN_USAGE.otel_name(LS)
+        == ("gen_ai.client.token.usage")
+    )
     assert catalog.INFERENCE_MODEL_TYPE_USED.otel_name(OGX) == "ogx.inference.model_type_used_total"
 
 
@@ -163,8 +181,7 @@ def test_label_names():
     assert label_name("gen_ai.request.model") == "gen_ai_request_model"
     assert catalog.GEN_AI_TOKEN_USAGE.labels == ("gen_ai_request_model", "gen_ai_token_type")
     assert catalog.HTTP_SERVER_DURATION.label("http.status_code") == "http_status_code"
-    assert catalog.HTTP_SERVER_REQUEST_DURATION.label("http.response.status_code") == (
-        "http_response_status_code")
+    assert catalog.HTTP_SERVER_REQUEST_DURATION.label("http.response.status_code") == ("http_response_status_code")
     assert catalog.INFERENCE_DURATION.label("model") == "model"
     with pytest.raises(KeyError):
         catalog.REQUEST_DURATION.label("status")
@@ -182,7 +199,7 @@ def test_every_instrument_is_well_formed(server):
         for series in inst.series_names(server):
             assert METRIC_NAME.match(series), series
             assert series.startswith(server.series_prefix), series
-            rest = series[len(server.series_prefix):]
+            rest = series[len(server.series_prefix) :]
             assert not rest.startswith(("ogx_", "llama_stack_")), series
         for label in inst.labels:
             assert LABEL_NAME.match(label), (inst.name, label)
@@ -194,8 +211,11 @@ def test_every_instrument_is_well_formed(server):
 
 def test_the_four_instruments_new_in_ogx_1_5():
     assert {i.otel_name(OGX) for i in catalog.INSTRUMENTS if i.servers == (OGX,)} == {
-        "ogx.inference.model_type_used_total", "ogx.vector_io.documents_retrieved_total",
-        "ogx.responses.tool_types_used_total", "ogx.responses.agentic_calls_total"}
+        "ogx.inference.model_type_used_total",
+        "ogx.vector_io.documents_retrieved_total",
+        "ogx.responses.tool_types_used_total",
+        "ogx.responses.agentic_calls_total",
+    }
 
 
 def test_names_and_series_are_unique():

@@ -20,14 +20,14 @@ check_catalog = importlib.util.module_from_spec(spec)
 sys.modules["check_catalog"] = check_catalog  # its dataclasses look their module up
 spec.loader.exec_module(check_catalog)
 
-CONSTANTS = '''
+CONSTANTS = """
 prefix = "ogx"
 VECTOR = f"{prefix}.vector_io"
 INSERTS = f"{VECTOR}.inserts_total"
 RETRIEVAL = f"{VECTOR}.retrieval_duration_seconds"
 REQUESTS = f"{prefix}.request" + "s_total"
-'''
-METRICS = '''
+"""
+METRICS = """
 from opentelemetry import metrics
 from pkg.telemetry.constants import INSERTS, RETRIEVAL, REQUESTS
 
@@ -47,8 +47,8 @@ def create_vector_metric_attributes(vector_db=None, operation=None, status=None)
     if status is not None:
         attributes["status"] = status
     return attributes
-'''
-ROUTER = '''
+"""
+ROUTER = """
 from pkg.telemetry.vector_metrics import inserts, retrieval, requests_total, create_vector_metric_attributes
 
 async def insert(store):
@@ -64,14 +64,18 @@ async def insert(store):
 def middleware():
     base = {"api": "x"}
     requests_total.add(1, {**base, "status_code": "200"})
-'''
+"""
 NEWER_SYNTAX = "def f[T](x: T) -> T:\n    return x\n"
 
 
 def _wheel(tmp_path: Path, **extra: str) -> Path:
     path = tmp_path / "pkg-1.0-py3-none-any.whl"
-    files = {"pkg/telemetry/constants.py": CONSTANTS, "pkg/telemetry/vector_metrics.py": METRICS,
-             "pkg/core/router.py": ROUTER, **extra}
+    files = {
+        "pkg/telemetry/constants.py": CONSTANTS,
+        "pkg/telemetry/vector_metrics.py": METRICS,
+        "pkg/core/router.py": ROUTER,
+        **extra,
+    }
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in files.items():
             archive.writestr(name, text)
@@ -83,7 +87,11 @@ def test_reads_definitions_and_the_attribute_keys_of_every_call_site(tmp_path):
     found = package.instruments()
     assert package.record_attributes(found) == []
     by_name = {f.name: f for f in found.values()}
-    assert set(by_name) == {"ogx.vector_io.inserts_total", "ogx.vector_io.retrieval_duration_seconds", "ogx.requests_total"}
+    assert set(by_name) == {
+        "ogx.vector_io.inserts_total",
+        "ogx.vector_io.retrieval_duration_seconds",
+        "ogx.requests_total",
+    }
     inserts = by_name["ogx.vector_io.inserts_total"]
     assert (inserts.kind, inserts.unit, inserts.buckets) == ("counter", "1", None)
     assert inserts.attributes == {"vector_db", "operation", "status"}
@@ -102,8 +110,9 @@ def test_newer_syntax_is_harmless_unless_the_file_may_hold_metrics(tmp_path):
 
 
 def _found(inst: catalog.Instrument, server: catalog.Server, **changes) -> dict:
-    found = check_catalog.Found(inst.otel_name(server), inst.kind, inst.unit, inst.buckets, "x.py:1",
-                                set(inst.attributes), 1)
+    found = check_catalog.Found(
+        inst.otel_name(server), inst.kind, inst.unit, inst.buckets, "x.py:1", set(inst.attributes), 1
+    )
     for key, value in changes.items():
         setattr(found, key, value)
     return {inst.name: found}
@@ -122,15 +131,21 @@ def test_a_wheel_that_matches_has_no_differences(server):
     assert check_catalog.compare(server, _catalog_as_found(server)) == []
 
 
-@pytest.mark.parametrize(("field", "value", "words"), [
-    ("unit", "ms", "unit is 'ms' there"),
-    ("kind", "updowncounter", "kind is 'updowncounter' there"),
-    ("buckets", (1.0, 2.0), "buckets is (1.0, 2.0) there"),
-    ("attributes", {"vector_db"}, "attributes is {'vector_db'} there"),
-    ("recorded", 0, "is never recorded"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("unit", "ms", "unit is 'ms' there"),
+        ("kind", "updowncounter", "kind is 'updowncounter' there"),
+        ("buckets", (1.0, 2.0), "buckets is (1.0, 2.0) there"),
+        ("attributes", {"vector_db"}, "attributes is {'vector_db'} there"),
+        ("recorded", 0, "is never recorded"),
+    ],
+)
 def test_each_disagreement_is_reported(field, value, words):
-    found = {**_catalog_as_found(catalog.OGX), **_found(catalog.VECTOR_RETRIEVAL_DURATION, catalog.OGX, **{field: value})}
+    found = {
+        **_catalog_as_found(catalog.OGX),
+        **_found(catalog.VECTOR_RETRIEVAL_DURATION, catalog.OGX, **{field: value}),
+    }
     (problem,) = check_catalog.compare(catalog.OGX, found)
     assert "ogx.vector_io.retrieval_duration_seconds" in problem and words in problem
 
@@ -140,7 +155,9 @@ def test_instruments_missing_on_either_side_are_reported():
     del found[catalog.REQUESTS.name]
     found["extra"] = check_catalog.Found("llama_stack.new_total", "counter", "1", None, "n.py:3", set(), 1)
     problems = check_catalog.compare(catalog.LLAMA_STACK, found)
-    assert sorted(problems) == sorted([
-        "llama-stack==0.7.3: llama_stack.new_total (n.py:3) is not in the catalog",
-        "llama-stack==0.7.3: the catalog's llama_stack.requests_total is not defined in the wheel",
-    ])
+    assert sorted(problems) == sorted(
+        [
+            "llama-stack==0.7.3: llama_stack.new_total (n.py:3) is not in the catalog",
+            "llama-stack==0.7.3: the catalog's llama_stack.requests_total is not defined in the wheel",
+        ]
+    )

@@ -37,7 +37,11 @@ def test_environment_variables_are_read(cli):
 def test_json_errors_keep_stdout_machine_readable(cli):
     result = cli("up", "--json", "--pull", "sometimes")
     assert result.code == 2
-    assert json.loads(result.stdout) == {"schema_version": 1, "error": result.stderr.strip().removeprefix("error: "), "exit_code": 2}
+    assert json.loads(result.stdout) == {
+        "schema_version": 1,
+        "error": result.stderr.strip().removeprefix("error: "),
+        "exit_code": 2,
+    }
 
 
 def test_render_writes_configs_and_dashboards(cli, tmp_path):
@@ -79,12 +83,16 @@ def test_cli_runs_are_isolated_from_the_developers_environment(cli, monkeypatch,
     assert shown["config_file"] is None
     assert shown["settings"]["project"] == {"value": "default", "source": "default"}
     # What a test passes explicitly still arrives.
-    assert cli("config", "--json", env={"LLAMA_TELEMETRY_PROJECT": "given"}).json["settings"]["project"]["value"] == "given"
+    assert (
+        cli("config", "--json", env={"LLAMA_TELEMETRY_PROJECT": "given"}).json["settings"]["project"]["value"]
+        == "given"
+    )
 
 
 def test_version_is_the_one_pyproject_declares(cli):
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     declared = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]["version"]
     result = cli("--version")

@@ -31,8 +31,16 @@ SERIES = re.compile(r"(?:\(ogx\|llama_stack\)_|\b(?:ogx|llama_stack)_)[a-z0-9_]+
 
 def _names(pattern: str) -> set[str]:
     """The series names a SERIES match stands for."""
-    stems = {pattern.replace("(_count)?", ""), pattern.replace("(_count)?", "_count")} if "(_count)?" in pattern else {pattern}
-    return {s.replace("(ogx|llama_stack)_", p) for s in stems for p in ("ogx_", "llama_stack_")} if "(ogx|" in pattern else stems
+    stems = (
+        {pattern.replace("(_count)?", ""), pattern.replace("(_count)?", "_count")}
+        if "(_count)?" in pattern
+        else {pattern}
+    )
+    return (
+        {s.replace("(ogx|llama_stack)_", p) for s in stems for p in ("ogx_", "llama_stack_")}
+        if "(ogx|" in pattern
+        else stems
+    )
 
 
 def _known_series() -> set[str]:
@@ -40,8 +48,11 @@ def _known_series() -> set[str]:
     names: set[str] = set()
     for server in catalog.SERVERS:
         names |= catalog.all_series_names(server)
-        names |= {i.prometheus_name(server) for i in catalog.INSTRUMENTS
-                  if i.kind == catalog.HISTOGRAM and i.defined_by(server)}
+        names |= {
+            i.prometheus_name(server)
+            for i in catalog.INSTRUMENTS
+            if i.kind == catalog.HISTOGRAM and i.defined_by(server)
+        }
     return names
 
 
@@ -84,7 +95,8 @@ def test_files_on_disk_match_the_builder(slug, built):
     path = DASHBOARD_DIR / f"{slug}.json"
     assert path.is_file(), f"{path} missing: run python scripts/build_dashboards.py"
     assert path.read_text(encoding="utf-8") == d.render(built[slug]), (
-        f"{path} is stale or hand-edited: run python scripts/build_dashboards.py")
+        f"{path} is stale or hand-edited: run python scripts/build_dashboards.py"
+    )
 
 
 def test_no_other_dashboard_files():
@@ -103,8 +115,7 @@ def test_dashboard_conventions(slug):
     assert isinstance(dash["editable"], bool)
     assert dash["panels"]
     links = dash["links"]
-    assert {"type": "dashboards", "tags": ["llama-stack"], "asDropdown": False}.items() <= (
-        links[0].items())
+    assert {"type": "dashboards", "tags": ["llama-stack"], "asDropdown": False}.items() <= (links[0].items())
     assert any(d.JAEGER_DATASOURCE_UID in link.get("url", "") for link in links)
 
     variables = {v["name"]: v for v in dash["templating"]["list"]}
@@ -203,8 +214,11 @@ def test_rate_windows_are_not_hard_coded(built):
 
 def test_variables_are_honoured(built):
     for slug, dash in built.items():
-        names = [v["name"] for v in dash["templating"]["list"]
-                 if v["type"] == "query" and v["name"] != d.TRACE_SERVICE_VARIABLE]  # that one is for links
+        names = [
+            v["name"]
+            for v in dash["templating"]["list"]
+            if v["type"] == "query" and v["name"] != d.TRACE_SERVICE_VARIABLE
+        ]  # that one is for links
         exprs = " ".join(t["expr"] for p in dash["panels"] for t in p["targets"])
         for name in names:
             assert f'=~"${name}"' in exprs, f"{slug}: variable {name} unused"
@@ -223,7 +237,8 @@ def test_every_selector_filters_on_the_service(built):
         for series, matchers, by_name, name_matchers in selectors:
             rest = matchers if series else "{" + name_matchers
             assert rest.startswith('{job=~"$service"'), (
-                f"{slug} / {title} / {ref}: {series or by_name} ignores $service in {expr}")
+                f"{slug} / {title} / {ref}: {series or by_name} ignores $service in {expr}"
+            )
 
 
 def test_overview_token_panels_use_the_documented_queries_verbatim(built):
@@ -242,8 +257,7 @@ def test_overview_links_to_every_detail_dashboard_and_jaeger():
 
 def _jaeger_links(dashboard: dict) -> list[dict]:
     panel_links = [link for p in dashboard["panels"] for link in p.get("links", [])]
-    return [link for link in dashboard["links"] + panel_links
-            if link["title"] == "Traces in Jaeger"]
+    return [link for link in dashboard["links"] + panel_links if link["title"] == "Traces in Jaeger"]
 
 
 def _grafana_link(url: str, service: str) -> str:
@@ -270,7 +284,7 @@ def test_overview_jaeger_link_searches_the_selected_service():
             # var-* parameters mean nothing to Explore; the time range is in the pane.
             assert link["includeVars"] is False and link["keepTime"] is False
 
-        rendered = urllib.parse.urlsplit(_grafana_link(url, 'my svc/1'))
+        rendered = urllib.parse.urlsplit(_grafana_link(url, "my svc/1"))
         assert rendered.path == "/explore"
         params = urllib.parse.parse_qs(rendered.query, strict_parsing=True)
         assert params["schemaVersion"] == ["1"]
@@ -320,8 +334,7 @@ def test_every_query_is_valid_promql(built, tmp_path):
     path = tmp_path / "dashboard-queries.rules.yml"
     # JSON is YAML, so promtool reads this file as a rules file.
     path.write_text(json.dumps({"groups": [{"name": "dashboards", "rules": rules}]}, indent=1))
-    result = subprocess.run([promtool, "check", "rules", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     output = result.stdout + result.stderr
     if result.returncode != 0:
         failed = sorted(set(re.findall(r'"(check_\d+)"', output)), key=lambda n: int(n[6:]))
@@ -389,7 +402,7 @@ def test_trace_service_drops_the_service_namespace(job, jaeger_service):
 def test_panels_of_instruments_only_ogx_emits_say_so(built):
     only_ogx = [i for i in catalog.INSTRUMENTS if i.servers == (catalog.OGX,)]
     assert len(only_ogx) == 4
-    for slug, title, ref, expr in _exprs(built):
+    for slug, title, _ref, expr in _exprs(built):
         panel = next(p for p in built[slug]["panels"] if p["title"] == title)
         reads_only_ogx = any(f"{i.prometheus_name(catalog.OGX)}{{" in expr for i in only_ogx)
         assert reads_only_ogx == panel["description"].startswith("Emitted by OGX only"), (slug, title)
@@ -406,11 +419,14 @@ def test_histogram_helpers_literally():
     assert promql._observations(inst, ["model"]) == f"(sum({RATE % classic}) or histogram_count(sum({RATE % native})))"
     assert promql._average(inst, ["model"], by=["provider"]) == (
         f"((sum by (provider) ({RATE % (SEL % '_sum')}) / sum by (provider) ({RATE % classic})) or "
-        f"histogram_avg(sum by (provider) ({RATE % native})))")
+        f"histogram_avg(sum by (provider) ({RATE % native})))"
+    )
     assert promql._quantile(0.95, inst, ["model"]) == (
         f"(histogram_quantile(0.95, sum by (le) ({RATE % (SEL % '_bucket')})) or "
-        f"histogram_quantile(0.95, sum({RATE % native})))")
+        f"histogram_quantile(0.95, sum({RATE % native})))"
+    )
     tokens = catalog.GEN_AI_TOKEN_USAGE
     assert promql._sum_rate(tokens, by=["gen_ai.token.type"]) == (
         '(sum by (gen_ai_token_type) (rate(ogx_gen_ai_client_token_usage_sum{job=~"$service"}[$__rate_interval])) or '
-        'histogram_sum(sum by (gen_ai_token_type) (rate(ogx_gen_ai_client_token_usage{job=~"$service"}[$__rate_interval]))))')
+        'histogram_sum(sum by (gen_ai_token_type) (rate(ogx_gen_ai_client_token_usage{job=~"$service"}[$__rate_interval]))))'
+    )

@@ -12,8 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from telemetry_stack import catalog
-from telemetry_stack import demo
+from telemetry_stack import catalog, demo
 from telemetry_stack.errors import TelemetryError, UsageError
 
 COUNT = 600
@@ -30,8 +29,7 @@ def events(requests_) -> list[demo.MetricEvent]:
 
 
 def _values(events, inst, attribute) -> set:
-    return {e.attributes[attribute] for e in events
-            if e.instrument is inst and attribute in e.attributes}
+    return {e.attributes[attribute] for e in events if e.instrument is inst and attribute in e.attributes}
 
 
 # --- coverage ------------------------------------------------------------------------------
@@ -76,14 +74,14 @@ def test_attribute_variety(events):
     assert len(_values(events, inf, "provider")) >= 4
     assert _values(events, inf, "stream") == {"true", "false"}
     assert _values(events, catalog.INFERENCE_TIME_TO_FIRST_TOKEN, "stream") == {"true"}, (
-        "time to first token is for streaming only")
+        "time to first token is for streaming only"
+    )
     assert len(_values(events, catalog.TOOL_INVOCATIONS, "tool_group")) >= 3
     assert len(_values(events, catalog.TOOL_INVOCATIONS, "tool_name")) >= 4
     assert len(_values(events, catalog.TOOL_INVOCATIONS, "provider")) >= 3
     assert len(_values(events, catalog.VECTOR_QUERIES, "vector_db")) >= 3
     assert len(_values(events, catalog.VECTOR_INSERTS, "provider")) >= 3
-    assert _values(events, catalog.VECTOR_RETRIEVAL_DURATION, "search_mode") == {
-        "vector", "keyword", "hybrid"}
+    assert _values(events, catalog.VECTOR_RETRIEVAL_DURATION, "search_mode") == {"vector", "keyword", "hybrid"}
     # The operations the servers record (core/routers/vector_io.py of both wheels).
     assert _values(events, catalog.VECTOR_CHUNKS_PROCESSED, "operation") == {"chunks"}
     assert _values(events, catalog.VECTOR_INSERTS, "operation") == {"chunks", "attach"}
@@ -91,8 +89,7 @@ def test_attribute_variety(events):
     assert _values(events, catalog.VECTOR_DELETES, "operation") == {"store", "file"}
     assert _values(events, catalog.VECTOR_STORES, "operation") == {"create"}
     assert _values(events, catalog.INFERENCE_MODEL_TYPE_USED, "type") == {"completion"}
-    assert _values(events, catalog.RESPONSES_TOOL_TYPES_USED, "tool_type") == {
-        "web_search", "file_search", "mcp"}
+    assert _values(events, catalog.RESPONSES_TOOL_TYPES_USED, "tool_type") == {"web_search", "file_search", "mcp"}
     assert len(_values(events, catalog.REQUESTS, "api")) >= 5
     assert len(_values(events, catalog.REQUESTS, "method")) >= 10
     codes = {int(c) for c in _values(events, catalog.REQUESTS, "status_code")}
@@ -100,8 +97,7 @@ def test_attribute_variety(events):
     assert len(_values(events, catalog.RESPONSES_PARAMETER_USAGE, "operation")) >= 2
     assert len(_values(events, catalog.RESPONSES_PARAMETER_USAGE, "parameter")) >= 10
     assert _values(events, catalog.GEN_AI_TOKEN_USAGE, "gen_ai.token.type") == {"input", "output"}
-    assert _values(events, catalog.GEN_AI_TOKEN_USAGE, "gen_ai.request.model") == _values(
-        events, inf, "model")
+    assert _values(events, catalog.GEN_AI_TOKEN_USAGE, "gen_ai.request.model") == _values(events, inf, "model")
     for inst in catalog.INSTRUMENTS:
         if inst in (catalog.INFERENCE_TOKENS_PER_SECOND, catalog.VECTOR_DOCUMENTS_RETRIEVED):
             # Throughput needs a finished completion; only successful queries retrieve documents.
@@ -136,8 +132,9 @@ def test_values_are_plausible(events):
 
 def test_medians_look_like_an_llm_server(events):
     def median(inst, **attrs):
-        values = sorted(e.value for e in events if e.instrument is inst
-                        and all(e.attributes.get(k) == v for k, v in attrs.items()))
+        values = sorted(
+            e.value for e in events if e.instrument is inst and all(e.attributes.get(k) == v for k, v in attrs.items())
+        )
         return values[len(values) // 2]
 
     assert 1 < median(catalog.INFERENCE_DURATION, status="success") < 15
@@ -154,13 +151,11 @@ def test_request_level_events_agree(requests_):
         assert by_name[catalog.REQUESTS.name] == 1
         (total,) = [e for e in request.metrics if e.instrument is catalog.REQUESTS]
         assert total.attributes["status_code"] == str(request.status_code)
-        assert total.attributes["status"] == ("error" if request.status_code >= 400
-                                              else "success")
+        assert total.attributes["status"] == ("error" if request.status_code >= 400 else "success")
         assert total.attributes["api"] == request.route.api
         (duration,) = [e for e in request.metrics if e.instrument is catalog.REQUEST_DURATION]
         assert duration.value == request.duration == request.span.duration
-        (http_ms,) = [e for e in request.metrics
-                      if e.instrument is catalog.HTTP_SERVER_DURATION]
+        (http_ms,) = [e for e in request.metrics if e.instrument is catalog.HTTP_SERVER_DURATION]
         assert http_ms.value == pytest.approx(request.duration * 1000)
         assert http_ms.attributes["http.status_code"] == request.status_code
         # Nothing inside a request takes longer than the request.
@@ -171,10 +166,8 @@ def test_request_level_events_agree(requests_):
 
 def test_time_to_first_token_precedes_completion(requests_):
     for request in requests_:
-        firsts = [e.value for e in request.metrics
-                  if e.instrument is catalog.INFERENCE_TIME_TO_FIRST_TOKEN]
-        durations = [e.value for e in request.metrics
-                     if e.instrument is catalog.INFERENCE_DURATION]
+        firsts = [e.value for e in request.metrics if e.instrument is catalog.INFERENCE_TIME_TO_FIRST_TOKEN]
+        durations = [e.value for e in request.metrics if e.instrument is catalog.INFERENCE_DURATION]
         assert len(firsts) <= len(durations)
         if firsts:
             assert min(firsts) < max(durations)
@@ -195,20 +188,20 @@ def test_in_flight_levels_never_go_negative(requests_):
 
 
 def test_some_requests_fail(requests_):
-    later = requests_[len(demo.WARMUP):]
+    later = requests_[len(demo.WARMUP) :]
     share = sum(r.failed for r in later) / len(later)
     assert 0.02 < share < 0.15
 
 
 def test_generator_is_deterministic():
     def signature(requests):
-        return [(r.kind, r.status_code, [(e.instrument.name, e.value, dict(e.attributes))
-                                         for e in r.metrics]) for r in requests]
+        return [
+            (r.kind, r.status_code, [(e.instrument.name, e.value, dict(e.attributes)) for e in r.metrics])
+            for r in requests
+        ]
 
-    assert signature(demo.generate_requests(80, seed=9)) == signature(
-        demo.generate_requests(80, seed=9))
-    assert signature(demo.generate_requests(80, seed=9)) != signature(
-        demo.generate_requests(80, seed=10))
+    assert signature(demo.generate_requests(80, seed=9)) == signature(demo.generate_requests(80, seed=9))
+    assert signature(demo.generate_requests(80, seed=9)) != signature(demo.generate_requests(80, seed=10))
 
 
 # --- traces -----------------------------------------------------------------------------------
@@ -239,28 +232,32 @@ def test_inference_spans_carry_genai_attributes(requests_):
             for key in ("gen_ai.system", "gen_ai.request.model", "gen_ai.operation.name"):
                 assert span.attributes[key], key
             if span.error is None:
-                reported += [span.attributes["gen_ai.usage.input_tokens"],
-                             span.attributes["gen_ai.usage.output_tokens"]]
+                reported += [
+                    span.attributes["gen_ai.usage.input_tokens"],
+                    span.attributes["gen_ai.usage.output_tokens"],
+                ]
         assert sorted(reported) == sorted(tokens)
         if request.kind == "chat":
             assert len(chats) == 1
         for span in request.span.walk():
             if span.name.startswith("execute_tool"):
                 seen_tool_in_responses |= request.kind == "responses"
-                seen_vector_under_tool |= any(c.name.startswith("query_chunks")
-                                              for c in span.children)
+                seen_vector_under_tool |= any(c.name.startswith("query_chunks") for c in span.children)
     assert seen_tool_in_responses and seen_vector_under_tool
 
 
 # --- helpers ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("http://127.0.0.1:4318", "http://127.0.0.1:4318"),
-    ("http://127.0.0.1:4318/", "http://127.0.0.1:4318"),
-    ("http://localhost:4318/v1/metrics", "http://localhost:4318"),
-    (" https://collector.example:4318/v1/traces ", "https://collector.example:4318"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://127.0.0.1:4318", "http://127.0.0.1:4318"),
+        ("http://127.0.0.1:4318/", "http://127.0.0.1:4318"),
+        ("http://localhost:4318/v1/metrics", "http://localhost:4318"),
+        (" https://collector.example:4318/v1/traces ", "https://collector.example:4318"),
+    ],
+)
 def test_normalize_endpoint(given, expected):
     assert demo.normalize_endpoint(given) == expected
 
@@ -278,9 +275,17 @@ def test_dashboards_to_open():
     assert all(d["path"] == f"/d/{d['uid']}/{d['uid']}" and d["title"] for d in dashboards)
 
 
-@pytest.mark.parametrize("kwargs", [{"duration": 0}, {"duration": -1},
-                                    {"duration": float("inf")}, {"rate": 0},
-                                    {"rate": 10_000}, {"service_name": " "}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"duration": 0},
+        {"duration": -1},
+        {"duration": float("inf")},
+        {"rate": 0},
+        {"rate": 10_000},
+        {"service_name": " "},
+    ],
+)
 def test_run_demo_rejects_bad_options(kwargs):
     with pytest.raises(UsageError):
         demo.run_demo("http://127.0.0.1:4318", **{"duration": 1, "rate": 1, **kwargs})
@@ -300,14 +305,17 @@ def test_missing_sdk_says_what_to_install(monkeypatch):
 
 def _sdk_installed() -> bool:
     try:
-        return all(importlib.util.find_spec(name) is not None for name in (
-            "opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http"))
+        return all(
+            importlib.util.find_spec(name) is not None
+            for name in ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
+        )
     except ImportError:
         return False
 
 
 needs_sdk = pytest.mark.skipif(
-    not _sdk_installed(), reason=f"OpenTelemetry SDK/exporter not installed ({demo.INSTALL_HINT})")
+    not _sdk_installed(), reason=f"OpenTelemetry SDK/exporter not installed ({demo.INSTALL_HINT})"
+)
 
 
 # The OpenTelemetry SDK's default explicit buckets, as its documentation lists them: what a histogram
@@ -326,19 +334,32 @@ def test_sdk_records_each_servers_instruments_with_its_names_units_and_buckets(s
     recorder = demo.MetricRecorder(provider, server)
     for request in demo.generate_requests(len(demo.WARMUP)):
         recorder.record_all(request.metrics)
-    scopes = {m.name: sm.scope.name for rm in reader.get_metrics_data().resource_metrics
-              for sm in rm.scope_metrics for m in sm.metrics}
-    metrics = {m.name: m for rm in reader.get_metrics_data().resource_metrics
-               for sm in rm.scope_metrics for m in sm.metrics}
+    scopes = {
+        m.name: sm.scope.name
+        for rm in reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    metrics = {
+        m.name: m for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+    }
     provider.shutdown()
     assert set(metrics) == {i.otel_name(server) for i in catalog.INSTRUMENTS if i.defined_by(server)}
     prefix = {"ogx": "ogx.", "llama-stack": "llama_stack."}[server.key]
-    assert metrics.keys() >= {prefix + "inference.duration_seconds", prefix + "requests_total", "gen_ai.client.token.usage"}
+    assert metrics.keys() >= {
+        prefix + "inference.duration_seconds",
+        prefix + "requests_total",
+        "gen_ai.client.token.usage",
+    }
     assert scopes[prefix + "requests_total"] == prefix + "server"
     assert scopes[prefix + "vector_io.inserts_total"] == prefix + "vector_io"
-    bounds = {prefix + "inference.duration_seconds": SDK_DEFAULT_BOUNDS, prefix + "request_duration_seconds": SDK_DEFAULT_BOUNDS,
-              prefix + "tool_runtime.duration_seconds": SDK_DEFAULT_BOUNDS,
-              prefix + "vector_io.retrieval_duration_seconds": VECTOR_BOUNDS, prefix + "vector_io.insert_duration_seconds": VECTOR_BOUNDS}
+    bounds = {
+        prefix + "inference.duration_seconds": SDK_DEFAULT_BOUNDS,
+        prefix + "request_duration_seconds": SDK_DEFAULT_BOUNDS,
+        prefix + "tool_runtime.duration_seconds": SDK_DEFAULT_BOUNDS,
+        prefix + "vector_io.retrieval_duration_seconds": VECTOR_BOUNDS,
+        prefix + "vector_io.insert_duration_seconds": VECTOR_BOUNDS,
+    }
     for name, expected in bounds.items():
         assert tuple(metrics[name].data.data_points[0].explicit_bounds) == expected, name
     for inst in catalog.INSTRUMENTS:
@@ -367,8 +388,10 @@ class _OtlpReceiver:
         self.metrics: list = []
         self.traces: list = []
         receiver = self
-        kinds = {"/v1/metrics": (ExportMetricsServiceRequest, self.metrics),
-                 "/v1/traces": (ExportTraceServiceRequest, self.traces)}
+        kinds = {
+            "/v1/metrics": (ExportMetricsServiceRequest, self.metrics),
+            "/v1/traces": (ExportTraceServiceRequest, self.traces),
+        }
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
@@ -408,8 +431,7 @@ def test_run_demo_sends_metrics_and_traces_over_otlp(server):
     receiver = _OtlpReceiver()
     updates: list[dict] = []
     try:
-        summary = demo.run_demo(receiver.url + "/", 2.5, 20, "demo-under-test",
-                                updates.append, seed=1, server=server)
+        summary = demo.run_demo(receiver.url + "/", 2.5, 20, "demo-under-test", updates.append, seed=1, server=server)
     finally:
         receiver.close()
 
@@ -420,8 +442,7 @@ def test_run_demo_sends_metrics_and_traces_over_otlp(server):
     assert summary["spans"] > summary["requests"] * 2
     assert summary["export_errors"] == 0, summary["last_export_error"]
     assert 2.5 <= summary["duration"] < 15
-    assert [d["uid"] for d in summary["dashboards"]] == [
-        d["uid"] for d in demo.dashboards_to_open()]
+    assert [d["uid"] for d in summary["dashboards"]] == [d["uid"] for d in demo.dashboards_to_open()]
     assert updates and updates[-1]["done"] and updates[-1]["requests"] == summary["requests"]
     assert all(not u["done"] for u in updates[:-1])
 
@@ -429,15 +450,15 @@ def test_run_demo_sends_metrics_and_traces_over_otlp(server):
     services = set()
     for request in receiver.metrics:
         for rm in request.resource_metrics:
-            services |= {a.value.string_value for a in rm.resource.attributes
-                         if a.key == "service.name"}
+            services |= {a.value.string_value for a in rm.resource.attributes if a.key == "service.name"}
             names |= {m.name for sm in rm.scope_metrics for m in sm.metrics}
     assert names == {i.otel_name(server) for i in catalog.INSTRUMENTS if i.defined_by(server)}
     assert services == {"demo-under-test"}
     assert summary["naming"] == server.key
 
-    spans = [s for request in receiver.traces for rs in request.resource_spans
-             for ss in rs.scope_spans for s in ss.spans]
+    spans = [
+        s for request in receiver.traces for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans
+    ]
     assert len(spans) == summary["spans"]
     ids = {s.span_id for s in spans}
     roots = [s for s in spans if not s.parent_span_id]
@@ -446,8 +467,7 @@ def test_run_demo_sends_metrics_and_traces_over_otlp(server):
     chat = [s for s in spans if s.name.startswith("chat ")]
     assert chat
     keys = {a.key for s in chat for a in s.attributes}
-    assert {"gen_ai.system", "gen_ai.request.model", "gen_ai.usage.input_tokens",
-            "gen_ai.usage.output_tokens"} <= keys
+    assert {"gen_ai.system", "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"} <= keys
     assert all(s.end_time_unix_nano >= s.start_time_unix_nano for s in spans)
 
 

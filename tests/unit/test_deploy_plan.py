@@ -8,12 +8,12 @@ import threading
 import pytest
 
 from telemetry_stack import health
-from telemetry_stack.planning import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, survey
-from telemetry_stack.session import run_concurrently
 from telemetry_stack.engines.base import ContainerInfo, ResourceInfo
 from telemetry_stack.engines.inspect import matching_containers
 from telemetry_stack.errors import ConflictError
 from telemetry_stack.health import FAST_POLL_INTERVAL, FAST_POLL_PERIOD, POLL_INTERVAL, Poller, poll_interval
+from telemetry_stack.planning import CREATE, KEEP, RECREATE, START, Survey, check_ownership, make_plan, survey
+from telemetry_stack.session import run_concurrently
 from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import build_stack
 
@@ -24,8 +24,12 @@ OURS = dict(STACK.labels)
 def info_of(service, state="running", labels=None, networks=None) -> ContainerInfo:
     """What the engine would report for a container `up` created from this stack."""
     return ContainerInfo(
-        id=f"id-{service.name}", name=service.container.name, image=service.container.image,
-        labels=dict(service.container.labels) if labels is None else labels, state=state, exit_code=None,
+        id=f"id-{service.name}",
+        name=service.container.name,
+        image=service.container.image,
+        labels=dict(service.container.labels) if labels is None else labels,
+        state=state,
+        exit_code=None,
         networks=(STACK.network,) if networks is None else networks,
     )
 
@@ -105,7 +109,9 @@ def test_stopped_containers_are_started_and_changed_ones_replaced():
     existing = {s.name: info_of(s) for s in STACK.services}
     existing["prometheus"] = info_of(STACK.service("prometheus"), state="exited")
     grafana = STACK.service("grafana")
-    existing["grafana"] = info_of(grafana, labels={**grafana.container.labels, "io.llama-telemetry.config-hash": "older"})
+    existing["grafana"] = info_of(
+        grafana, labels={**grafana.container.labels, "io.llama-telemetry.config-hash": "older"}
+    )
     existing["jaeger"] = info_of(STACK.service("jaeger"), networks=("some-other-network",))
     plan = make_plan(STACK, deployed(existing=existing))
     assert plan.actions == {"jaeger": RECREATE, "otel-collector": KEEP, "prometheus": START, "grafana": RECREATE}
@@ -119,7 +125,10 @@ def test_a_network_deleted_behind_our_back_means_new_containers_on_a_new_network
 
 def test_a_missing_data_volume_is_created_again():
     lost = STACK.volumes[0]
-    plan = make_plan(STACK, deployed(volumes={name: (None if name == lost else ResourceInfo(name, name, OURS)) for name in STACK.volumes}))
+    plan = make_plan(
+        STACK,
+        deployed(volumes={name: (None if name == lost else ResourceInfo(name, name, OURS)) for name in STACK.volumes}),
+    )
     assert plan.create_volumes == [lost]
 
 
@@ -131,7 +140,9 @@ def test_our_own_resources_pass_the_ownership_check():
 @pytest.mark.parametrize("what", ["container", "network", "volume"])
 def test_a_foreign_resource_under_one_of_our_names_is_refused(what):
     foreign = {"io.other": "x"}
-    name = {"container": STACK.service("grafana").container.name, "network": STACK.network, "volume": STACK.volumes[0]}[what]
+    name = {"container": STACK.service("grafana").container.name, "network": STACK.network, "volume": STACK.volumes[0]}[
+        what
+    ]
     survey = nothing_there()
     if what == "container":
         survey.named[name] = ContainerInfo("other-id", name, "nginx", foreign, "running", None, ())
@@ -163,15 +174,23 @@ def test_survey_asks_for_every_name_of_the_project_and_feeds_the_checks():
     grafana = STACK.service("grafana")
     foreign = ContainerInfo("x", grafana.container.name, "nginx", {"io.other": "1"}, "running", None, ())
     jaeger = info_of(STACK.service("jaeger"))
-    engine = FakeEngine(containers=[foreign, jaeger], volumes=[ResourceInfo(STACK.volumes[0], "v", OURS)], images=images[:2])
+    engine = FakeEngine(
+        containers=[foreign, jaeger], volumes=[ResourceInfo(STACK.volumes[0], "v", OURS)], images=images[:2]
+    )
 
     found = survey(engine, "plan", images)
     expected = {("container", s.container.name) for s in STACK.services} | {("volume", v) for v in STACK.volumes}
     expected |= {("network", STACK.network)} | {("image", ref) for ref in images}
     assert expected <= set(engine.asked)
     assert found.existing == {"jaeger": jaeger}
-    assert found.named[grafana.container.name] == foreign and found.named[STACK.service("prometheus").container.name] is None
-    assert found.network is None and found.volumes == {STACK.volumes[0]: engine._volumes[STACK.volumes[0]], STACK.volumes[1]: None}
+    assert (
+        found.named[grafana.container.name] == foreign
+        and found.named[STACK.service("prometheus").container.name] is None
+    )
+    assert found.network is None and found.volumes == {
+        STACK.volumes[0]: engine._volumes[STACK.volumes[0]],
+        STACK.volumes[1]: None,
+    }
     assert found.images == {ref: ref in images[:2] for ref in images}
 
     with pytest.raises(ConflictError, match="not created by llama-telemetry"):

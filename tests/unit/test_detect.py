@@ -1,8 +1,8 @@
 """Engine detection: where we look, in which order, and how a missing engine is explained."""
 
+import hashlib
 import http.server
 import json
-import hashlib
 import socketserver
 import threading
 import time
@@ -47,7 +47,7 @@ def fake_engine(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = type("Handler", (_PingHandler,), {"libpod": libpod})
         server = _UnixServer(str(path), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return path
 
@@ -124,8 +124,6 @@ def test_requested_podman_without_service_names_the_command(tmp_path, monkeypatc
         detect("podman", {"CONTAINER_HOST": "unix:///nonexistent.sock"}, tmp_path)
     assert "Podman is installed but its API service is not running" in caught.value.one_line()
     assert "podman system service --time=0" in caught.value.one_line()
-
-
 
 
 def test_docker_host_with_tls_is_left_to_the_sdk(tmp_path):

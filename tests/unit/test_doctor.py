@@ -53,15 +53,28 @@ def test_a_port_another_program_holds_fails_with_the_flag_that_avoids_it(taken_p
 
 
 def test_a_port_our_container_holds_is_named_not_failed(taken_port):
-    ours = ContainerInfo("id1", "grafana", "img", {**OURS, "io.llama-telemetry.project": "other"}, "running", None, (),
-                         (PortBinding(3000, "127.0.0.1", taken_port),))
+    ours = ContainerInfo(
+        "id1",
+        "grafana",
+        "img",
+        {**OURS, "io.llama-telemetry.project": "other"},
+        "running",
+        None,
+        (),
+        (PortBinding(3000, "127.0.0.1", taken_port),),
+    )
     check = _findings(Engine([ours]), ports=[f"grafana={taken_port}"])[f"port {taken_port} (grafana)"]
     assert (check["status"], check["detail"]) == ("ok", "held by our container grafana (project other)")
 
 
 def test_a_foreign_containers_port_is_not_called_ours(taken_port):
-    foreign = ContainerInfo("id2", "grafana", "img", {}, "running", None, (), (PortBinding(3000, "127.0.0.1", taken_port),))
-    assert _findings(Engine([foreign]), ports=[f"grafana={taken_port}"])[f"port {taken_port} (grafana)"]["status"] == "fail"
+    foreign = ContainerInfo(
+        "id2", "grafana", "img", {}, "running", None, (), (PortBinding(3000, "127.0.0.1", taken_port),)
+    )
+    assert (
+        _findings(Engine([foreign]), ports=[f"grafana={taken_port}"])[f"port {taken_port} (grafana)"]["status"]
+        == "fail"
+    )
 
 
 def test_images_missing_are_pulled_unless_pull_never():
@@ -81,8 +94,13 @@ def test_volumes_ours_absent_or_foreign():
     found = _findings(Engine(volumes=[ours, foreign]))
     assert found["volume llama-telemetry-prometheus-data"]["status"] == "ok"
     grafana = found["volume llama-telemetry-grafana-data"]
-    assert grafana["status"] == "fail" and grafana["fix"].startswith("Remove it (`docker volume rm llama-telemetry-grafana-data`)")
-    assert _findings(Engine(), project="p2")["volume llama-telemetry-p2-prometheus-data"]["detail"] == "absent (created by `up`)"
+    assert grafana["status"] == "fail" and grafana["fix"].startswith(
+        "Remove it (`docker volume rm llama-telemetry-grafana-data`)"
+    )
+    assert (
+        _findings(Engine(), project="p2")["volume llama-telemetry-p2-prometheus-data"]["detail"]
+        == "absent (created by `up`)"
+    )
 
 
 def test_any_failure_fails_the_report():

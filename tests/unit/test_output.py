@@ -41,6 +41,11 @@ def test_json_mode_keeps_stdout_for_the_document(capsys):
 
 def test_env_formats():
     variables = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SERVICE_NAME": "my app"}
-    assert format_env(variables, "shell") == "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318\nexport OTEL_SERVICE_NAME='my app'"
-    assert format_env(variables, "dotenv") == "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318\nOTEL_SERVICE_NAME=my app"
+    assert (
+        format_env(variables, "shell")
+        == "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318\nexport OTEL_SERVICE_NAME='my app'"
+    )
+    assert (
+        format_env(variables, "dotenv") == "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318\nOTEL_SERVICE_NAME=my app"
+    )
     assert json.loads(format_env(variables, "json")) == variables

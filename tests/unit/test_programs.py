@@ -22,10 +22,17 @@ def test_module_versions_of_the_release_tags():
 
 
 def _collector_info(version: str, odd_one: str | None = None) -> str:
-    lines = ["\tpath\tgo.opentelemetry.io/collector/cmd/builder", "\tmod\tgo.opentelemetry.io/collector/cmd/builder\t(devel)\t"]
+    lines = [
+        "\tpath\tgo.opentelemetry.io/collector/cmd/builder",
+        "\tmod\tgo.opentelemetry.io/collector/cmd/builder\t(devel)\t",
+    ]
     modules = [
-        f"{CORE}/receiver/otlpreceiver", f"{CORE}/processor/batchprocessor", f"{CORE}/processor/memorylimiterprocessor",
-        f"{CONTRIB}/processor/transformprocessor", f"{CORE}/exporter/otlpexporter", f"{CONTRIB}/exporter/prometheusexporter",
+        f"{CORE}/receiver/otlpreceiver",
+        f"{CORE}/processor/batchprocessor",
+        f"{CORE}/processor/memorylimiterprocessor",
+        f"{CONTRIB}/processor/transformprocessor",
+        f"{CORE}/exporter/otlpexporter",
+        f"{CONTRIB}/exporter/prometheusexporter",
         f"{CONTRIB}/extension/healthcheckextension",
     ]
     for module in modules:
@@ -34,7 +41,9 @@ def _collector_info(version: str, odd_one: str | None = None) -> str:
 
 
 def test_release_read_from_build_info():
-    jaeger = "\tpath\tgithub.com/jaegertracing/jaeger/cmd/jaeger\n\tmod\tgithub.com/jaegertracing/jaeger\tv1.76.0\th1:x=\n"
+    jaeger = (
+        "\tpath\tgithub.com/jaegertracing/jaeger/cmd/jaeger\n\tmod\tgithub.com/jaegertracing/jaeger\tv1.76.0\th1:x=\n"
+    )
     assert programs.release_of("jaeger", jaeger) == "2.13.0"
     prometheus = "\tmod\tlocal/x\t(devel)\t\n\tdep\tgithub.com/prometheus/prometheus\tv0.316.0\th1:x=\n"
     assert programs.release_of("prometheus", prometheus) == "v3.16.0"
@@ -48,14 +57,20 @@ def test_a_collector_built_from_mixed_releases_is_no_release():
 
 def test_the_collector_manifest_pins_every_component_to_the_release():
     manifest = programs._collector_manifest("0.161.0", Path("dist"))
-    gomods = [entry["gomod"] for section in ("receivers", "processors", "exporters", "extensions") for entry in manifest[section]]
-    assert sorted(gomods) == sorted([
-        f"{CORE}/receiver/otlpreceiver v0.161.0",
-        f"{CORE}/processor/batchprocessor v0.161.0",
-        f"{CORE}/processor/memorylimiterprocessor v0.161.0",
-        f"{CONTRIB}/processor/transformprocessor v0.161.0",
-        f"{CORE}/exporter/otlpexporter v0.161.0",
-        f"{CONTRIB}/exporter/prometheusexporter v0.161.0",
-        f"{CONTRIB}/extension/healthcheckextension v0.161.0",
-    ])
+    gomods = [
+        entry["gomod"]
+        for section in ("receivers", "processors", "exporters", "extensions")
+        for entry in manifest[section]
+    ]
+    assert sorted(gomods) == sorted(
+        [
+            f"{CORE}/receiver/otlpreceiver v0.161.0",
+            f"{CORE}/processor/batchprocessor v0.161.0",
+            f"{CORE}/processor/memorylimiterprocessor v0.161.0",
+            f"{CONTRIB}/processor/transformprocessor v0.161.0",
+            f"{CORE}/exporter/otlpexporter v0.161.0",
+            f"{CONTRIB}/exporter/prometheusexporter v0.161.0",
+            f"{CONTRIB}/extension/healthcheckextension v0.161.0",
+        ]
+    )
     assert manifest["dist"]["version"] == "0.161.0"

@@ -26,8 +26,11 @@ def test_every_test_the_promise_table_names_exists():
 
 
 def test_every_row_has_a_test_or_says_why_not():
-    rows = [line for line in (ROOT / "tests" / "PROMISES.md").read_text(encoding="utf-8").splitlines()
-            if line.startswith("| ") and not line.startswith(("| README promise", "|---"))]
+    rows = [
+        line
+        for line in (ROOT / "tests" / "PROMISES.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and not line.startswith(("| README promise", "|---"))
+    ]
     assert rows
     for row in rows:
         assert REFERENCE.search(row) or "*untested*" in row, row

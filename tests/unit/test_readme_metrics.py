@@ -14,8 +14,7 @@ README = ROOT / "README.md"
 
 
 def _printed_table() -> str:
-    result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=60, check=True)
     return result.stdout
 
 
@@ -37,7 +36,8 @@ def test_readme_contains_exactly_the_generated_table():
     readme = README.read_text(encoding="utf-8")
     assert table in readme, (
         "README.md's metrics table differs from the catalog: run "
-        "`python scripts/readme_metrics_table.py` and paste its output into the Metrics section")
+        "`python scripts/readme_metrics_table.py` and paste its output into the Metrics section"
+    )
     # Exactly that table: no second, stale copy elsewhere.
     assert readme.count(table.splitlines()[0]) == 1
 
@@ -45,12 +45,15 @@ def test_readme_contains_exactly_the_generated_table():
 def test_table_rows_are_literal_facts():
     """Two rows written out by hand, so a renamed series shows up here, not only in the generated table."""
     table = _printed_table()
-    assert ("| `ogx.inference.duration_seconds`<br>`llama_stack.inference.duration_seconds` | histogram | `s` | "
-            "SDK default (0, 5, 10, 25, …) | `ogx_inference_duration_seconds{_bucket,_sum,_count}`<br>"
-            "`llama_stack_inference_duration_seconds{_bucket,_sum,_count}` | `model`, `provider`, `stream`, `status` |"
-            ) in table
-    assert ("| `ogx.responses.agentic_calls_total` (OGX only) | counter | `1` | — | "
-            "`ogx_responses_agentic_calls_total` | — |") in table
+    assert (
+        "| `ogx.inference.duration_seconds`<br>`llama_stack.inference.duration_seconds` | histogram | `s` | "
+        "SDK default (0, 5, 10, 25, …) | `ogx_inference_duration_seconds{_bucket,_sum,_count}`<br>"
+        "`llama_stack_inference_duration_seconds{_bucket,_sum,_count}` | `model`, `provider`, `stream`, `status` |"
+    ) in table
+    assert (
+        "| `ogx.responses.agentic_calls_total` (OGX only) | counter | `1` | — | "
+        "`ogx_responses_agentic_calls_total` | — |"
+    ) in table
 
 
 def test_readme_shows_the_demo():

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from telemetry_stack.render import render_files
-from telemetry_stack.stack import build_stack
 from telemetry_stack.settings import build_settings
+from telemetry_stack.stack import build_stack
 
 FILES = render_files()
 
@@ -34,7 +34,12 @@ def test_collector_pipeline_graph_is_closed():
             for component in pipeline.get(kind, []):
                 assert component in config[kind], f"{component} is not defined under {kind}"
     # Every defined component is used somewhere (a typo would leave one orphaned).
-    used = {c for p in config["service"]["pipelines"].values() for k in ("receivers", "processors", "exporters") for c in p.get(k, [])}
+    used = {
+        c
+        for p in config["service"]["pipelines"].values()
+        for k in ("receivers", "processors", "exporters")
+        for c in p.get(k, [])
+    }
     for kind in ("receivers", "processors", "exporters"):
         assert set(config[kind]) <= used
 
@@ -60,7 +65,11 @@ def test_collector_listens_where_the_host_can_reach_it():
             ],
         }
     ]
-    assert config["service"]["pipelines"]["metrics"]["processors"] == ["memory_limiter", "transform/server_prefix", "batch"]
+    assert config["service"]["pipelines"]["metrics"]["processors"] == [
+        "memory_limiter",
+        "transform/server_prefix",
+        "batch",
+    ]
     # Fixed limits: percentages alone make the collector refuse to start where it cannot read its memory limit.
     assert config["processors"]["memory_limiter"] == {"check_interval": "1s", "limit_mib": 512, "spike_limit_mib": 128}
 
@@ -79,15 +88,28 @@ def test_prometheus_scrapes_ogx_and_prefixes_its_auto_instrumentation_metrics():
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "ogx"]
     assert job["static_configs"] == [{"targets": ["host.containers.internal:9464"]}]
     (rule,) = job["metric_relabel_configs"]
-    assert (rule["source_labels"], rule["target_label"], rule["replacement"]) == (["__name__"], "__name__", "ogx_${1}${2}")
+    assert (rule["source_labels"], rule["target_label"], rule["replacement"]) == (
+        ["__name__"],
+        "__name__",
+        "ogx_${1}${2}",
+    )
     pattern = re.compile(rule["regex"])  # Prometheus anchors the regex at both ends
-    renamed = {name: pattern.sub(lambda m: "ogx_" + m.group(1) + (m.group(2) or ""), name)
-               for name in ("gen_ai_client_token_usage_sum", "http_server_duration_milliseconds_bucket",
-                            "http_server_active_requests", "ogx_requests_total", "process_cpu_seconds_total")
-               if pattern.fullmatch(name)}
-    assert renamed == {"gen_ai_client_token_usage_sum": "ogx_gen_ai_client_token_usage_sum",
-                       "http_server_duration_milliseconds_bucket": "ogx_http_server_duration_milliseconds_bucket",
-                       "http_server_active_requests": "ogx_http_server_active_requests"}
+    renamed = {
+        name: pattern.sub(lambda m: "ogx_" + m.group(1) + (m.group(2) or ""), name)
+        for name in (
+            "gen_ai_client_token_usage_sum",
+            "http_server_duration_milliseconds_bucket",
+            "http_server_active_requests",
+            "ogx_requests_total",
+            "process_cpu_seconds_total",
+        )
+        if pattern.fullmatch(name)
+    }
+    assert renamed == {
+        "gen_ai_client_token_usage_sum": "ogx_gen_ai_client_token_usage_sum",
+        "http_server_duration_milliseconds_bucket": "ogx_http_server_duration_milliseconds_bucket",
+        "http_server_active_requests": "ogx_http_server_active_requests",
+    }
     assert "job_name: ogx" not in render_files()["prometheus/prometheus.yml"].decode()
 
 
@@ -107,7 +129,7 @@ def test_stack_places_files_and_hashes_config():
     assert set(stack.service("otel-collector").files) == {"/etc/otelcol-contrib/config.yaml"}
     assert stack.service("jaeger").files == {}
     other = build_stack(build_settings(ports=["grafana=3001"]))
-    changed = {s.name for s, t in zip(stack.services, other.services) if s.config_hash != t.config_hash}
+    changed = {s.name for s, t in zip(stack.services, other.services, strict=True) if s.config_hash != t.config_hash}
     assert changed == {"grafana"}
     assert build_stack(build_settings()).service("grafana").config_hash == grafana.config_hash
 

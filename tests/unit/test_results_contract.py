@@ -26,7 +26,9 @@ ENV = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
 
 
 def _service(action: str = "") -> ServiceReport:
-    return ServiceReport("grafana", "grafana", "running", True, dict(URLS), "0123456789abcdef0123", "grafana/grafana:12", action)
+    return ServiceReport(
+        "grafana", "grafana", "running", True, dict(URLS), "0123456789abcdef0123", "grafana/grafana:12", action
+    )
 
 
 def _stack_fields(**kinds: object) -> dict:
@@ -46,7 +48,9 @@ def _round_trip(document: dict) -> dict:
 
 
 def test_up_document():
-    result = UpResult(services=[_service("created")], grafana_default_password=True, elapsed_seconds=12.5, **_stack_fields())
+    result = UpResult(
+        services=[_service("created")], grafana_default_password=True, elapsed_seconds=12.5, **_stack_fields()
+    )
     assert _round_trip(result.to_json()) == {
         "schema_version": 1,
         "engine": "podman",
@@ -75,7 +79,9 @@ def test_up_document():
 
 def test_up_with_verify_nests_the_verify_document_without_its_version():
     steps = [VerifyStep("send a span over OTLP/HTTP", True, 0.01, "trace accepted")]
-    result = UpResult(services=[_service("unchanged")], verify=VerifyResult("llama-telemetry-verify-1", steps), **_stack_fields())
+    result = UpResult(
+        services=[_service("unchanged")], verify=VerifyResult("llama-telemetry-verify-1", steps), **_stack_fields()
+    )
     assert _round_trip(result.to_json())["verify"] == {
         "ok": True,
         "service_name": "llama-telemetry-verify-1",
@@ -88,13 +94,21 @@ def test_status_document_has_no_action_and_says_what_a_reboot_does():
     result = StatusResult(
         services=[_service(), unhealthy],
         network_present=True,
-        after_reboot=RebootReport(False, "podman-restart.service is not enabled", "systemctl enable podman-restart.service"),
+        after_reboot=RebootReport(
+            False, "podman-restart.service is not enabled", "systemctl enable podman-restart.service"
+        ),
         **_stack_fields(),
     )
     document = _round_trip(result.to_json())
     assert document["healthy"] is False
     assert document["services"][1] == {
-        "name": "jaeger", "container": "", "state": "missing", "healthy": False, "urls": {}, "id": "", "image": "",
+        "name": "jaeger",
+        "container": "",
+        "state": "missing",
+        "healthy": False,
+        "urls": {},
+        "id": "",
+        "image": "",
     }
     assert "action" not in document["services"][0]
     assert {k: document[k] for k in ("schema_version", "network_present", "after_reboot")} == {
@@ -107,13 +121,24 @@ def test_status_document_has_no_action_and_says_what_a_reboot_does():
         },
     }
     assert list(document) == [
-        "schema_version", "engine", "engine_url", "project", "network", "healthy", "services", "grafana", "env",
-        "network_present", "after_reboot",
+        "schema_version",
+        "engine",
+        "engine_url",
+        "project",
+        "network",
+        "healthy",
+        "services",
+        "grafana",
+        "env",
+        "network_present",
+        "after_reboot",
     ]
 
 
 def test_down_document():
-    result = DownResult("docker", "unix:///var/run/docker.sock", "p1", ["p1-grafana", "p1-jaeger"], "llama-telemetry-p1")
+    result = DownResult(
+        "docker", "unix:///var/run/docker.sock", "p1", ["p1-grafana", "p1-jaeger"], "llama-telemetry-p1"
+    )
     result.kept_volumes.append("llama-telemetry-p1-grafana-data")
     assert _round_trip(result.to_json()) == {
         "schema_version": 1,
@@ -154,4 +179,8 @@ def test_doctor_document():
 
 
 def test_error_document():
-    assert error_document("Port 3000 is in use.", 1) == {"schema_version": 1, "error": "Port 3000 is in use.", "exit_code": 1}
+    assert error_document("Port 3000 is in use.", 1) == {
+        "schema_version": 1,
+        "error": "Port 3000 is in use.",
+        "exit_code": 1,
+    }

@@ -58,13 +58,16 @@ def test_binding_beyond_loopback_needs_a_password():
     assert "s3cret" not in repr(settings)
 
 
-@pytest.mark.parametrize(("given", "target", "on_host"), [
-    ("9464", "host.containers.internal:9464", True),
-    (" 9465 ", "host.containers.internal:9465", True),
-    ("ogx:9464", "ogx:9464", False),
-    ("10.1.2.3:9464", "10.1.2.3:9464", False),
-    ("metrics.example.com:09464", "metrics.example.com:9464", False),
-])
+@pytest.mark.parametrize(
+    ("given", "target", "on_host"),
+    [
+        ("9464", "host.containers.internal:9464", True),
+        (" 9465 ", "host.containers.internal:9465", True),
+        ("ogx:9464", "ogx:9464", False),
+        ("10.1.2.3:9464", "10.1.2.3:9464", False),
+        ("metrics.example.com:09464", "metrics.example.com:9464", False),
+    ],
+)
 def test_ogx_metrics_is_a_port_on_this_machine_or_a_host_and_port(given, target, on_host):
     settings = build_settings(ogx_metrics=given)
     assert (settings.ogx_metrics, settings.ogx_metrics_on_host) == (target, on_host)

@@ -8,8 +8,12 @@ from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import build_stack
 
 DASHBOARD_UIDS = (
-    "llama-stack-inference", "llama-stack-overview", "llama-stack-requests",
-    "llama-stack-responses", "llama-stack-tool-runtime", "llama-stack-vector-io",
+    "llama-stack-inference",
+    "llama-stack-overview",
+    "llama-stack-requests",
+    "llama-stack-responses",
+    "llama-stack-tool-runtime",
+    "llama-stack-vector-io",
 )
 
 
@@ -27,14 +31,21 @@ def test_grafana_is_ready_when_its_datasources_and_every_dashboard_answer_behind
 def test_the_other_services_are_ready_when_their_health_endpoint_answers():
     stack = build_stack(build_settings())
     urls = {s.name: s.readiness_urls("http://h") for s in stack.services if s.name != "grafana"}
-    assert urls == {"jaeger": ["http://h/api/services"], "otel-collector": ["http://h/"], "prometheus": ["http://h/-/ready"]}
+    assert urls == {
+        "jaeger": ["http://h/api/services"],
+        "otel-collector": ["http://h/"],
+        "prometheus": ["http://h/-/ready"],
+    }
     assert all(s.readiness_headers == {} for s in stack.services if s.name != "grafana")
 
 
 def test_the_collector_starts_after_jaeger_and_nothing_else_waits():
     stack = build_stack(build_settings())
     assert {s.name: s.starts_after for s in stack.services} == {
-        "jaeger": (), "otel-collector": ("jaeger",), "prometheus": (), "grafana": (),
+        "jaeger": (),
+        "otel-collector": ("jaeger",),
+        "prometheus": (),
+        "grafana": (),
     }
 
 

@@ -17,8 +17,13 @@ from telemetry_stack.verify import verify_stack
 
 pytestmark = pytest.mark.slow  # each broken part waits for verify's (short) timeout
 
-STEPS = ["send a span over OTLP/HTTP", "find it in Jaeger", "send a metric over OTLP/HTTP", "find it in Prometheus",
-         "check Grafana's datasources"]
+STEPS = [
+    "send a span over OTLP/HTTP",
+    "find it in Jaeger",
+    "send a metric over OTLP/HTTP",
+    "find it in Prometheus",
+    "check Grafana's datasources",
+]
 PASSWORD = "s3cret"
 AUTH = "Basic YWRtaW46czNjcmV0"  # admin:s3cret
 
@@ -52,7 +57,9 @@ class Stack:
                         for metric in sm["metrics"]:
                             stack.metric_names.add(metric["name"])
                             for point in metric["gauge"]["dataPoints"]:
-                                stack.tokens |= {a["value"]["stringValue"] for a in point["attributes"] if a["key"] == "verify_id"}
+                                stack.tokens |= {
+                                    a["value"]["stringValue"] for a in point["attributes"] if a["key"] == "verify_id"
+                                }
                 self._answer(200, {})
 
             def do_GET(self):  # noqa: N802
@@ -63,9 +70,15 @@ class Stack:
                 if url.path == "/api/v1/query":  # Prometheus: the collector prefixes a metric with ogx_
                     query = urllib.parse.parse_qs(url.query)["query"][0]
                     match = re.fullmatch(r'ogx_(\w+)\{verify_id="(\w+)"\}', query)
-                    hit = (match and match.group(1) in stack.metric_names and match.group(2) in stack.tokens
-                           and "prometheus" not in stack.broken)
-                    return self._answer(200, {"status": "success", "data": {"result": [{"value": [0, "1"]}] if hit else []}})
+                    hit = (
+                        match
+                        and match.group(1) in stack.metric_names
+                        and match.group(2) in stack.tokens
+                        and "prometheus" not in stack.broken
+                    )
+                    return self._answer(
+                        200, {"status": "success", "data": {"result": [{"value": [0, "1"]}] if hit else []}}
+                    )
                 if url.path.startswith("/api/datasources/uid/"):  # Grafana, behind its admin login
                     if self.headers.get("Authorization") != AUTH:
                         return self._answer(401, {"message": "invalid username or password"})
@@ -83,7 +96,15 @@ class Stack:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         urls = {"otlp-http": base, "jaeger": base, "prometheus": base, "grafana": base}
-        self.report = StackReport("docker", "unix://", "default", "llama-telemetry", [ServiceReport("all", "all", "running", True, urls)], None, {})
+        self.report = StackReport(
+            "docker",
+            "unix://",
+            "default",
+            "llama-telemetry",
+            [ServiceReport("all", "all", "running", True, urls)],
+            None,
+            {},
+        )
 
 
 class Lines:
@@ -126,8 +147,15 @@ def test_a_collector_that_refuses_fails_the_first_step_and_stops_there(stack):
     assert "collector answered HTTP 503" in report["steps"][0]["detail"]
 
 
-@pytest.mark.parametrize(("part", "failing"), [("jaeger", STEPS[1]), ("prometheus", STEPS[3]),
-                                               ("grafana-jaeger", STEPS[4]), ("grafana-prometheus-says-error", STEPS[4])])
+@pytest.mark.parametrize(
+    ("part", "failing"),
+    [
+        ("jaeger", STEPS[1]),
+        ("prometheus", STEPS[3]),
+        ("grafana-jaeger", STEPS[4]),
+        ("grafana-prometheus-says-error", STEPS[4]),
+    ],
+)
 def test_each_broken_part_fails_its_step_alone(stack, part, failing):
     stack.broken.add(part)
     report = _verify(stack)

@@ -1,0 +1,30 @@
+# Everyday commands. Each one runs in .venv, which scripts/test.sh creates and keeps installed
+# (the package with its test, demo and lint extras).
+VENV := .venv/bin
+
+.PHONY: venv lint format unit engine bench test
+
+venv:
+	bash scripts/test.sh --version >/dev/null
+
+lint: venv  ## ruff (lint and format check) and mypy, as CI runs them
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
+	$(VENV)/mypy
+
+format: venv  ## fix what ruff can fix, then format
+	$(VENV)/ruff check --fix .
+	$(VENV)/ruff format .
+
+unit:  ## the fast tests: no engine, nothing slow (seconds)
+	bash scripts/test.sh -m "not engine and not slow" -q
+
+engine:  ## start the suite's dockerd and Podman service, then run the engine tests on both
+	bash scripts/setup-engines.sh
+	bash scripts/test.sh tests/engine -q
+
+bench: venv  ## startup, up and down against each engine's own floor (see scripts/bench.py --help)
+	$(VENV)/python scripts/bench.py
+
+test:  ## everything, as README's test command does
+	bash scripts/test.sh
