@@ -146,6 +146,14 @@ RedactOpt = Annotated[
         help="Drop GenAI prompt/response content from spans in the collector (default: keep).",
     ),
 ]
+LogsOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--logs/--no-logs",
+        envvar=ENV + "LOGS",
+        help="Add Grafana Loki and a logs pipeline: apps' log records and GenAI content events, linked to their traces.",
+    ),
+]
 OgxMetricsOpt = Annotated[
     str | None,
     typer.Option(
@@ -254,6 +262,7 @@ def up(
     timeout: TimeoutOpt = None,
     grafana_password: PasswordOpt = None,
     redact_content: RedactOpt = None,
+    logs: LogsOpt = None,
     ogx_metrics: OgxMetricsOpt = None,
     verify: bool = typer.Option(
         False, "--verify", envvar=ENV + "VERIFY", help="Run `verify` right after the stack is healthy."
@@ -350,6 +359,7 @@ def render(
     bind: BindOpt = None,
     grafana_password: PasswordOpt = None,
     redact_content: RedactOpt = None,
+    logs: LogsOpt = None,
     ogx_metrics: OgxMetricsOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -390,7 +400,7 @@ def _rendered(format: str, settings: Settings) -> dict[str, bytes]:
     if format == "files":
         from telemetry_stack.render import render_files
 
-        return render_files(redact_content=settings.redact_content, ogx_metrics=settings.ogx_metrics)
+        return render_files(settings.redact_content, settings.ogx_metrics, settings.logs)
     if format == "compose":
         from telemetry_stack.export import compose_files
 
@@ -560,6 +570,7 @@ def doctor(
     pull: PullOpt = None,
     bind: BindOpt = None,
     grafana_password: PasswordOpt = None,
+    logs: LogsOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Check what usually goes wrong (engines, ports, images, volumes, SELinux), each finding with a fix."""
@@ -589,6 +600,7 @@ def show_config(
     timeout: TimeoutOpt = None,
     grafana_password: PasswordOpt = None,
     redact_content: RedactOpt = None,
+    logs: LogsOpt = None,
     ogx_metrics: OgxMetricsOpt = None,
     json_output: JsonOpt = False,
 ) -> None:

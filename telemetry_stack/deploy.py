@@ -34,7 +34,7 @@ from telemetry_stack.planning import (
 )
 from telemetry_stack.reporting import Reporter
 from telemetry_stack.results import DownResult, GrafanaLogin, ServiceReport, StatusResult, UpResult
-from telemetry_stack.services import GRAFANA_ADMIN_USER, SERVICES
+from telemetry_stack.services import DEFINITIONS, GRAFANA_ADMIN_USER, SERVICES
 from telemetry_stack.session import open_engine, run_concurrently
 from telemetry_stack.settings import DEFAULT_PASSWORD, Settings
 from telemetry_stack.stack import Service, Stack, build_stack, project_labels, resource_names
@@ -42,6 +42,13 @@ from telemetry_stack.waiting import health_url, service_urls, wait_healthy
 
 STOP_TIMEOUT = 10  # seconds a service gets to shut down cleanly (Prometheus flushes its TSDB)
 
+# With Loki: the app's log records go to the collector, and GenAI instrumentations send prompts and
+# responses as log events (removed again in the collector with --redact-content).
+LOGS_ENVIRONMENT = {
+    "OTEL_LOGS_EXPORTER": "otlp",
+    "OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED": "true",
+    "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+}
 GIVEN_UP = ""  # the `ready` event set when `up` stops waiting (failure, timeout, Ctrl-C)
 
 
@@ -108,6 +115,12 @@ def up(settings: Settings, ui: Reporter) -> UpResult:
         check_ports(stack, plan, found.existing, engine.url)
         ensure_images(engine, stack, plan, found.images, settings.pull, ui.pull_progress)
 
+        if plan.remove:
+            run_concurrently({info.id: partial(_stop_and_remove, engine, info) for info in plan.remove})
+            ui.note(
+                f"Removed {', '.join(sorted(i.name for i in plan.remove))}: not part of this stack's settings (data volumes kept)."
+            )
+
         creations = {name: partial(engine.create_volume, name, stack.labels) for name in plan.create_volumes}
         if plan.create_network:
             creations[stack.network] = partial(engine.create_network, stack.network, stack.labels)
@@ -172,23 +185,26 @@ def _stack_report(engine: Engine, project: str, network: str, reports: list[Serv
         "network": network,
         "services": reports,
         "grafana": GrafanaLogin(grafana.urls.get("grafana"), GRAFANA_ADMIN_USER) if grafana else None,
-        "env": _app_environment(otlp_http) if otlp_http else {},
+        "env": _app_environment(otlp_http, logs="loki" in services) if otlp_http else {},
     }
 
 
-def _app_environment(otlp_http: str) -> dict[str, str]:
-    """What an app needs to send here: OTLP/HTTP, exponential histograms for accurate percentiles, and no logs."""
+def _app_environment(otlp_http: str, logs: bool) -> dict[str, str]:
+    """What an app needs to send here: OTLP/HTTP, exponential histograms for accurate percentiles, and logs
+    (with their GenAI content events) only when the stack has Loki."""
     from telemetry_stack.catalog import EXPONENTIAL_HISTOGRAMS
 
     name, value = EXPONENTIAL_HISTOGRAMS
-    return {
+    env = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_http,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         name: value,
+    }
+    if not logs:
         # The collector has no logs pipeline: an app exporting logs (opentelemetry-instrument does by default,
         # GenAI content capture sends its events as logs) would get 404s and log export errors.
-        "OTEL_LOGS_EXPORTER": "none",
-    }
+        return {**env, "OTEL_LOGS_EXPORTER": "none"}
+    return {**env, **LOGS_ENVIRONMENT}
 
 
 def status(requested: str | None, project: str, ui: Reporter) -> StatusResult:
@@ -196,8 +212,10 @@ def status(requested: str | None, project: str, ui: Reporter) -> StatusResult:
     with open_engine(requested, ui.note) as engine:
         existing = containers_by_service(engine, project)
         reports = []
-        for name in SERVICES:
-            info = existing.get(name)
+        for definition in DEFINITIONS:
+            name, info = definition.name, existing.get(definition.name)
+            if info is None and definition.enabled_by:
+                continue  # an optional service this project was not deployed with
             if info is None:
                 reports.append(ServiceReport(name, "", "missing", False, {}))
                 continue
@@ -217,17 +235,8 @@ def down(requested: str | None, project: str, remove_volumes: bool, ui: Reporter
     with open_engine(requested, ui.note) as engine, project_lock(engine, project, 120.0, ui):
         containers = engine.containers(project_labels(project))
 
-        def stop_and_remove(info: ContainerInfo) -> str:
-            if info.running:
-                engine.stop(info.id, STOP_TIMEOUT)
-            engine.remove_container(info.id)
-            return info.name
-
-        removed = (
-            list(run_concurrently({info.id: partial(stop_and_remove, info) for info in containers}).values())
-            if containers
-            else []
-        )
+        stopping = {info.id: partial(_stop_and_remove, engine, info) for info in containers}
+        removed = list(run_concurrently(stopping).values()) if containers else []
         result = DownResult(engine.name, engine.url, project, sorted(removed))
 
         network = engine.network(network_name)
@@ -249,6 +258,13 @@ def down(requested: str | None, project: str, remove_volumes: bool, ui: Reporter
             else:
                 result.kept_volumes.append(name)
         return result
+
+
+def _stop_and_remove(engine: Engine, info: ContainerInfo) -> str:
+    if info.running:
+        engine.stop(info.id, STOP_TIMEOUT)  # cleanly: Prometheus flushes its TSDB
+    engine.remove_container(info.id)
+    return info.name
 
 
 def require_healthy(report: StatusResult) -> None:

@@ -12,9 +12,9 @@ from telemetry_stack.errors import EngineUnavailable, TelemetryError
 from telemetry_stack.hostports import port_in_use
 from telemetry_stack.planning import is_ours
 from telemetry_stack.results import Check, DoctorReport
-from telemetry_stack.services import PUBLISHED_PORTS, SERVICES
+from telemetry_stack.services import PUBLISHED_PORTS
 from telemetry_stack.settings import Settings
-from telemetry_stack.stack import MANAGED_LABEL, PROJECT_LABEL, resource_names
+from telemetry_stack.stack import MANAGED_LABEL, PROJECT_LABEL, enabled, resource_names
 
 
 def engine_checks(env: Mapping[str, str] = os.environ) -> list[Check]:
@@ -97,7 +97,10 @@ def _stack_checks(engine: Engine, settings: Settings) -> list[Check]:
     held = {b.host_port: info for info in engine.containers({MANAGED_LABEL: "true"}) for b in info.ports}
     if settings.ports_auto:
         checks.append(Check("ok", "ports", "--ports auto: `up` keeps the stack's ports or picks free ones"))
+    wanted = [d.name for d in enabled(settings)]
     for p in PUBLISHED_PORTS:
+        if p.service not in wanted:
+            continue
         port = settings.ports[p.key]
         if settings.ports_auto and p.key not in settings.fixed_ports:
             continue
@@ -121,7 +124,7 @@ def _stack_checks(engine: Engine, settings: Settings) -> list[Check]:
             )
         else:
             checks.append(Check("ok", f"port {port} ({p.key})", "free"))
-    for service in SERVICES:  # the images and volumes `up` would use; nothing needs rendering for that
+    for service in wanted:  # the images and volumes `up` would use; nothing needs rendering for that
         ref = settings.images[service]
         if engine.image_present(ref):
             checks.append(Check("ok", f"image {service}", f"{ref} is present"))
@@ -143,7 +146,8 @@ def _stack_checks(engine: Engine, settings: Settings) -> list[Check]:
                     "Without registry access, load it first or point --image at a local image.",
                 )
             )
-    for name in resource_names(settings.project)[2].values():
+    volumes = resource_names(settings.project)[2]
+    for name in (volumes[service] for service in wanted if service in volumes):
         volume = engine.volume(name)
         if volume is None:
             checks.append(Check("ok", f"volume {name}", "absent (created by `up`)"))

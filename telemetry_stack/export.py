@@ -15,7 +15,7 @@ import yaml
 
 from telemetry_stack.engines.base import HOST_ALIAS
 from telemetry_stack.render import GRAFANA_DASHBOARDS_DIR
-from telemetry_stack.services import DEFINITIONS, Port, definition
+from telemetry_stack.services import Port, definition
 from telemetry_stack.stack import HASH_LABEL, Service, Stack
 
 COMPOSE_FILE = "compose.yaml"
@@ -144,6 +144,11 @@ def compose_document(stack: Stack) -> dict:
             entry["extra_hosts"] = [f"{HOST_ALIAS}:host-gateway"]
         if spec.restart:  # as `up` does on Docker: back with the engine unless the user stopped it
             entry["restart"] = "unless-stopped"
+        # A VOLUME the image declares (Jaeger's /tmp) would be an anonymous volume that `compose down` without -v,
+        # and podman-compose 1.0 even with it, leaves behind: a tmpfs instead.
+        scratch = [path for path in definition(service.name).image.volumes if path not in spec.volumes.values()]
+        if scratch:
+            entry["tmpfs"] = scratch
         entry["cap_drop"] = ["ALL"]
         entry["security_opt"] = ["no-new-privileges:true"]
         entry["labels"] = dict(spec.labels)
@@ -170,7 +175,7 @@ def _health_lines(stack: Stack) -> list[str]:
 def compose_files(stack: Stack) -> dict[str, bytes]:
     """compose.yaml plus the configuration files it bind-mounts (the paths `render` writes)."""
     files = _config_files(stack)
-    users = ", ".join(dict.fromkeys(d.user for d in DEFINITIONS))
+    users = ", ".join(dict.fromkeys(s.container.user for s in stack.services))
     text = _COMPOSE_HEADER.format(users=users) + "".join(_health_lines(stack)) + "\n" + _dump(compose_document(stack))
     files[COMPOSE_FILE] = text.encode()
     return files
@@ -446,6 +451,6 @@ def kubernetes_documents(stack: Stack) -> list[dict]:
 
 def kubernetes_files(stack: Stack) -> dict[str, bytes]:
     """kubernetes.yaml: every manifest in one multi-document file (configs and dashboards inside ConfigMaps)."""
-    names = [d.name for d in DEFINITIONS]
+    names = [s.name for s in stack.services]
     header = _KUBERNETES_HEADER.format(services=", ".join(names[:-1]) + " and " + names[-1])
     return {KUBERNETES_FILE: (header + _dump_all(kubernetes_documents(stack))).encode()}

@@ -33,6 +33,8 @@ class Plan:
     actions: dict[str, str] = field(default_factory=dict)  # service -> CREATE | RECREATE | START | KEEP
     create_network: bool = False
     create_volumes: list[str] = field(default_factory=list)
+    # Our containers of services this stack no longer has (an optional one turned off): removed, volumes kept.
+    remove: list[ContainerInfo] = field(default_factory=list)
 
 
 @dataclass
@@ -101,6 +103,8 @@ def make_plan(stack: Stack, found: Survey) -> Plan:
     plan = Plan(
         create_network=found.network is None, create_volumes=[n for n in stack.volumes if found.volumes[n] is None]
     )
+    wanted = {s.name for s in stack.services}
+    plan.remove = [info for service, info in found.existing.items() if service not in wanted]
     for service in stack.services:
         current = found.existing.get(service.name)
         if current is None:

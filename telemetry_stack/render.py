@@ -21,12 +21,13 @@ SCRAPE_INTERVAL = "5s"
 # The collector refuses data above the limit (less the spike allowance) instead of growing without bound.
 COLLECTOR_MEMORY_LIMIT_MIB = 512
 COLLECTOR_MEMORY_SPIKE_MIB = 128
-DATASOURCE_UIDS = {"prometheus": "llama-telemetry-prometheus", "jaeger": "llama-telemetry-jaeger"}
+DATASOURCE_UIDS = {
+    "prometheus": "llama-telemetry-prometheus",
+    "jaeger": "llama-telemetry-jaeger",
+    "loki": "llama-telemetry-loki",  # with --logs only
+}
 DASHBOARD_FOLDER = "Llama Stack"
 GRAFANA_DASHBOARDS_DIR = "dashboards/llama-stack"  # below Grafana's config root
-
-# "<service>/<path below its config root>" -> template, for every service that has config files.
-TEMPLATES = {f"{d.name}/{path}": template for d in DEFINITIONS for path, template in d.templates.items()}
 
 
 def resource_dir(name: str) -> Path:
@@ -79,9 +80,10 @@ def _template_name(service: str) -> str:
     return service.replace("-", "_")
 
 
-def template_context(redact_content: bool = False, ogx_metrics: str | None = None) -> dict:
+def template_context(redact_content: bool = False, ogx_metrics: str | None = None, logs: bool = False) -> dict:
     return {
         "redact_content": redact_content,
+        "logs": logs,
         "ogx_metrics": ogx_metrics,
         "ogx_unprefixed": OGX_UNPREFIXED,
         "ogx_prefix": catalog.OGX.series_prefix,
@@ -104,19 +106,28 @@ def template_context(redact_content: bool = False, ogx_metrics: str | None = Non
     }
 
 
-def dashboard_files() -> dict[str, bytes]:
-    return {
-        f"grafana/{GRAFANA_DASHBOARDS_DIR}/{path.name}": path.read_bytes()
-        for path in sorted(resource_dir("dashboards").glob("*.json"))
-    }
+def dashboard_files(logs: bool = False) -> dict[str, bytes]:
+    """The dashboards; one that reads the Loki datasource only with --logs (without Loki it could show nothing)."""
+    files = {}
+    for path in sorted(resource_dir("dashboards").glob("*.json")):
+        content = path.read_bytes()
+        if logs or DATASOURCE_UIDS["loki"].encode() not in content:
+            files[f"grafana/{GRAFANA_DASHBOARDS_DIR}/{path.name}"] = content
+    return files
 
 
-def render_files(redact_content: bool = False, ogx_metrics: str | None = None) -> dict[str, bytes]:
-    """All configuration files of the stack (the same for every project)."""
+def render_files(redact_content: bool = False, ogx_metrics: str | None = None, logs: bool = False) -> dict[str, bytes]:
+    """All configuration files of the stack (the same for every project): an optional service's only when on."""
     env = _environment()
-    context = template_context(redact_content, ogx_metrics)
-    files = {path: env.get_template(template).render(context).encode() for path, template in TEMPLATES.items()}
-    files.update(dashboard_files())
+    context = template_context(redact_content, ogx_metrics, logs)
+    flags = {"logs": logs}
+    files = {
+        f"{d.name}/{path}": env.get_template(template).render(context).encode()
+        for d in DEFINITIONS
+        if not d.enabled_by or flags[d.enabled_by]
+        for path, template in d.templates.items()
+    }
+    files.update(dashboard_files(logs))
     return files
 
 

@@ -82,6 +82,9 @@ class ServiceDefinition:
     health: Probe
     component: str  # app.kubernetes.io/component
     ui_port: str = ""  # the published port of its web UI, for `llama-telemetry open`
+    # A Settings flag that adds this service to the stack ("" : always there). An optional service's image
+    # and ports are settings like any other's, used only when the flag is on.
+    enabled_by: str = ""
     data_volume: str = ""  # where the service keeps data that survives `down` (a named volume)
     storage_request: str = ""  # that volume's size on Kubernetes
     config_root: str = ""  # the image's config directory, where its rendered files land
@@ -128,6 +131,7 @@ def _grafana_provisioned(files: Mapping[str, bytes]) -> tuple[str, ...]:
 # Paths a service's command names as well as its entry below.
 _COLLECTOR_CONFIG = "/etc/otelcol-contrib/"
 _PROMETHEUS_CONFIG, _PROMETHEUS_DATA = "/etc/prometheus/", "/prometheus"
+_LOKI_CONFIG = "/etc/loki/"
 
 DEFINITIONS: tuple[ServiceDefinition, ...] = (
     ServiceDefinition(
@@ -265,6 +269,31 @@ DEFINITIONS: tuple[ServiceDefinition, ...] = (
         scratch_dirs=("/tmp", "/var/log/grafana"),
         ready_paths=_grafana_provisioned,
         ready_login=(GRAFANA_ADMIN_USER, "grafana_password"),
+    ),
+    ServiceDefinition(
+        name="loki",
+        # Loki is AGPL and cannot be built here: the tests run a stand-in carrying this metadata.
+        image=ImageRecord(
+            repository="docker.io/grafana/loki",
+            tag="3.7.6",
+            source="grafana/loki cmd/loki/Dockerfile @ v3.7.6 (final stage)",
+            user="10001",
+            entrypoint=("/usr/bin/loki",),
+            cmd=("-config.file=/etc/loki/local-config.yaml",),
+            expose=(3100,),
+            workdir="/",
+        ),
+        user="10001",
+        command=(f"-config.file={_LOKI_CONFIG}config.yaml",),
+        ports=(Port("loki", 3100, "Loki"),),
+        # Loki answers /ready with 503 until its ingester has joined its ring (about 15 s after start).
+        health=Probe("loki", "/ready"),
+        component="logs",
+        data_volume="/loki",
+        storage_request="10Gi",
+        config_root=_LOKI_CONFIG,
+        templates={"config.yaml": "loki.yaml.j2"},
+        enabled_by="logs",
     ),
 )
 

@@ -41,6 +41,7 @@ class Settings:
     timeout: float = 120.0
     grafana_password: str = field(default=DEFAULT_PASSWORD, repr=False)
     redact_content: bool = False
+    logs: bool = False  # the fifth service, Loki, and the collector's logs pipeline
     # OGX's own Prometheus endpoint for our Prometheus to scrape, as HOST:PORT (None: none).
     ogx_metrics: str | None = None
     # Where each value came from ("flag", "env NAME", "file PATH", "default"), for `llama-telemetry config`.
@@ -69,6 +70,7 @@ CONFIG_KEYS = (
     "timeout",
     "grafana_password",
     "redact_content",
+    "logs",
     "ogx_metrics",
 )
 
@@ -200,6 +202,7 @@ def build_settings(
     timeout: float | None = None,
     grafana_password: str | None = None,
     redact_content: bool | None = None,
+    logs: bool | None = None,
     ogx_metrics: str | None = None,
     config_file: Path | None = None,
     sources: Mapping[str, str] | None = None,
@@ -244,11 +247,17 @@ def build_settings(
             "Use lowercase letters, digits, '-' or '_' (at most 40, starting with a letter or digit).",
         )
 
+    # images and ports merge per service: each key remembers the source that set it ("images.grafana").
+    file_source, given_images, given_ports = (
+        f"file {config_file}",
+        given_sources.get("images", "flag"),
+        given_sources.get("ports", "flag"),
+    )
     image_map = dict(defaults.images)
-    for layer in (_file_assignments(data, "images", config_file), list(images)):
-        image_map.update(
-            {svc: _image_ref(svc, ref) for svc, ref in parse_assignments(layer, SERVICES, "--image").items()}
-        )
+    for layer, source in ((_file_assignments(data, "images", config_file), file_source), (images, given_images)):
+        for svc, ref in parse_assignments(layer, SERVICES, "--image").items():
+            image_map[svc] = _image_ref(svc, ref)
+            final_sources[f"images.{svc}"] = source
     final_sources["images"] = (
         given_sources.get("images", "flag") if images else (f"file {config_file}" if data.get("images") else "default")
     )
@@ -257,10 +266,11 @@ def build_settings(
     named_ports: dict[
         str, None
     ] = {}  # port keys named explicitly (flag, env or file), in order: fixed under --ports auto
-    for layer in (_file_assignments(data, "ports", config_file), list(ports)):
+    for layer, source in ((_file_assignments(data, "ports", config_file), file_source), (ports, given_ports)):
         assigned = parse_assignments(layer, PORT_KEYS, "--port")
         named_ports.update(dict.fromkeys(assigned))
         port_map.update({key: _port_number(key, v) for key, v in assigned.items()})
+        final_sources.update({f"ports.{key}": source for key in assigned})
     seen: dict[int, str] = {}
     for key, number in port_map.items():
         if number in seen:
@@ -303,6 +313,7 @@ def build_settings(
         raise UsageError(f"{where('grafana_password', '--grafana-password')} must not be empty.")
 
     redact = pick("redact_content", redact_content, "redact_content")
+    with_logs = pick("logs", logs, "logs")
 
     raw_ogx = pick("ogx_metrics", ogx_metrics, "ogx_metrics")
     ogx_target = None if raw_ogx in (None, "") else ogx_metrics_target(raw_ogx, where("ogx_metrics", "--ogx-metrics"))
@@ -319,6 +330,7 @@ def build_settings(
         timeout=timeout,
         grafana_password=password,
         redact_content=_flag(redact) if redact is not None else False,
+        logs=_flag(with_logs) if with_logs is not None else False,
         ogx_metrics=ogx_target,
         sources=final_sources,
     )
@@ -346,16 +358,11 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             src.get("grafana_password", "default"),
         ),
         ("redact_content", str(settings.redact_content).lower(), src.get("redact_content", "default")),
+        ("logs", str(settings.logs).lower(), src.get("logs", "default")),
         ("ogx_metrics", settings.ogx_metrics or "(none)", src.get("ogx_metrics", "default")),
     ]
     if settings.ports_auto:
         rows.append(("ports", "auto", src.get("ports_auto", "default")))
-    rows += [
-        (f"ports.{k}", str(v), src.get("ports", "default") if v != DEFAULT_PORTS[k] else "default")
-        for k, v in settings.ports.items()
-    ]
-    rows += [
-        (f"images.{k}", v, src.get("images", "default") if v != DEFAULT_IMAGES[k] else "default")
-        for k, v in settings.images.items()
-    ]
+    rows += [(f"ports.{k}", str(v), src.get(f"ports.{k}", "default")) for k, v in settings.ports.items()]
+    rows += [(f"images.{k}", v, src.get(f"images.{k}", "default")) for k, v in settings.images.items()]
     return rows

@@ -19,7 +19,7 @@ from typing import Any
 from telemetry_stack.engines.base import ContainerSpec, PortBinding
 from telemetry_stack.health import basic_auth
 from telemetry_stack.render import container_path, render_files
-from telemetry_stack.services import DEFINITIONS, SERVICES, Probe, SecretSetting
+from telemetry_stack.services import DEFINITIONS, SERVICES, Probe, SecretSetting, ServiceDefinition
 from telemetry_stack.settings import DEFAULT_PROJECT, Settings
 
 LABEL_PREFIX = "io.llama-telemetry"
@@ -111,16 +111,23 @@ def _config_hash(spec_fields: dict, files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()[:16]
 
 
+def enabled(settings: Settings) -> tuple[ServiceDefinition, ...]:
+    """The services this stack has: every one, but an optional one only when its flag is set."""
+    return tuple(d for d in DEFINITIONS if not d.enabled_by or getattr(settings, d.enabled_by))
+
+
 def build_stack(settings: Settings) -> Stack:
-    network, container_names, volume_names = resource_names(settings.project)
-    rendered = render_files(redact_content=settings.redact_content, ogx_metrics=settings.ogx_metrics)
+    network, container_names, all_volume_names = resource_names(settings.project)
+    definitions = enabled(settings)
+    volume_names = {d.name: all_volume_names[d.name] for d in definitions if d.name in all_volume_names}
+    rendered = render_files(settings.redact_content, settings.ogx_metrics, settings.logs)
     files_by_service: dict[str, dict[str, bytes]] = {svc: {} for svc in SERVICES}
     for relative, content in rendered.items():
         service, path = container_path(relative)
         files_by_service[service][path] = content
 
     services = []
-    for definition in DEFINITIONS:
+    for definition in definitions:
         svc = definition.name
         files = files_by_service[svc]
         ports = tuple(PortBinding(p.number, settings.bind, settings.ports[p.key]) for p in definition.published_ports)

@@ -133,9 +133,33 @@ def verify_stack(stack: StackReport, grafana_password: str, timeout: float, ui: 
             return f"{query} found in Prometheus"
         return None
 
+    def send_log() -> str:
+        record = {
+            "timeUnixNano": str(time.time_ns()),
+            "severityText": "INFO",
+            "body": {"stringValue": f"llama-telemetry verify {token}"},
+            "traceId": trace_id,
+            "spanId": span_id,
+        }
+        post_otlp(
+            "logs", {"resourceLogs": [{"resource": _resource(service_name), "scopeLogs": [{"logRecords": [record]}]}]}
+        )
+        return "log record accepted by the collector"
+
+    def log_in_loki() -> str | None:
+        # Loki makes the service.name resource attribute the stream label service_name.
+        query = f'{{service_name="{service_name}"}} |= "{token}"'
+        params = {"query": query, "start": str(now_ns - 300 * 10**9), "limit": "10"}
+        status, data = _http("GET", f"{urls['loki']}/loki/api/v1/query_range?" + urllib.parse.urlencode(params))
+        if status == 200 and data and data.get("data", {}).get("result"):
+            return f"{query} found in Loki"
+        return None
+
     def grafana_datasources() -> str | None:
         answers = []
         for kind, uid in DATASOURCE_UIDS.items():
+            if kind == "loki" and "loki" not in urls:
+                continue  # provisioned with --logs only
             status, data = _http(
                 "GET",
                 f"{urls['grafana']}/api/datasources/uid/{uid}/health",
@@ -153,8 +177,13 @@ def verify_stack(stack: StackReport, grafana_password: str, timeout: float, ui: 
         ("find it in Jaeger", lambda: _poll(deadline, span_in_jaeger)),
         ("send a metric over OTLP/HTTP", send_metric),
         ("find it in Prometheus", lambda: _poll(deadline, metric_in_prometheus)),
-        ("check Grafana's datasources", lambda: _poll(deadline, grafana_datasources)),
     ]
+    if "loki" in urls:  # deployed with --logs
+        steps += [
+            ("send a log record over OTLP/HTTP", send_log),
+            ("find it in Loki", lambda: _poll(deadline, log_in_loki)),
+        ]
+    steps.append(("check Grafana's datasources", lambda: _poll(deadline, grafana_datasources)))
     result = VerifyResult(service_name, [])
     for title, step in steps:
         started = time.monotonic()

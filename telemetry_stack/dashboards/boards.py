@@ -654,12 +654,19 @@ def render(dashboard: Dashboard) -> str:
     return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
 
 
+def build_with_logs() -> dict[str, Dashboard]:
+    """The six, and the logs board Grafana gets only with `up --logs` (it reads Loki, not Prometheus)."""
+    from telemetry_stack.dashboards import logs
+
+    return {**build_all(), logs.SLUG: logs.logs()}
+
+
 def write_all(directory: str | Path) -> list[Path]:
     """Write every dashboard to ``directory/<slug>.json``; return the paths written."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for slug, dashboard in build_all().items():
+    for slug, dashboard in build_with_logs().items():
         path = directory / f"{slug}.json"
         path.write_text(render(dashboard), encoding="utf-8")
         written.append(path)

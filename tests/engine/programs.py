@@ -47,6 +47,7 @@ COLLECTOR_COMPONENTS: Mapping[str, Mapping[str, str]] = {
     },
     "exporters": {
         "otlp_grpc": f"{CORE}/exporter/otlpexporter",
+        "otlp_http": f"{CORE}/exporter/otlphttpexporter",  # to Loki, with --logs
         "prometheus": f"{CONTRIB}/exporter/prometheusexporter",
     },
     "extensions": {"health_check": f"{CONTRIB}/extension/healthcheckextension"},

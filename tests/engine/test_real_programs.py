@@ -27,6 +27,8 @@ PROMETHEUS_FIRST_SCRAPES = 6  # seconds: more than one scrape interval (5 s) aft
 CONFIG_VARIANTS = {
     "default": {},
     "redact-content": {"redact_content": True},
+    "logs": {"logs": True},
+    "logs-redact-content": {"logs": True, "redact_content": True},
     "project": {"project": "ci"},
     "custom-ports": {"ports": ["otlp-grpc=14317", "otlp-http=14318", "collector-health=23133"]},
 }

@@ -100,7 +100,14 @@ def test_files_on_disk_match_the_builder(slug, built):
 
 
 def test_no_other_dashboard_files():
-    assert sorted(p.stem for p in DASHBOARD_DIR.glob("*.json")) == sorted(SLUGS)
+    assert sorted(p.stem for p in DASHBOARD_DIR.glob("*.json")) == sorted([*SLUGS, "llama-stack-logs"])
+
+
+def test_the_logs_board_file_matches_its_builder():
+    from telemetry_stack.dashboards import logs
+
+    path = DASHBOARD_DIR / "llama-stack-logs.json"
+    assert path.read_text(encoding="utf-8") == d.render(logs.logs()), "run python scripts/build_dashboards.py"
 
 
 @pytest.mark.parametrize("slug", SLUGS)

@@ -187,9 +187,11 @@ def test_survey_asks_for_every_name_of_the_project_and_feeds_the_checks():
         found.named[grafana.container.name] == foreign
         and found.named[STACK.service("prometheus").container.name] is None
     )
+    # Every name the project may have, an optional service's too (its leftovers must be found).
     assert found.network is None and found.volumes == {
         STACK.volumes[0]: engine._volumes[STACK.volumes[0]],
         STACK.volumes[1]: None,
+        "llama-telemetry-plan-loki-data": None,
     }
     assert found.images == {ref: ref in images[:2] for ref in images}
 

@@ -99,6 +99,17 @@ def test_compose_services_equal_the_stack():
     assert _parse_port(compose["services"]["grafana"]["ports"][0]) == (3000, "127.0.0.1", 23000)
 
 
+def test_compose_gives_an_image_volume_a_tmpfs_not_an_anonymous_volume():
+    # The real Jaeger image declares VOLUME /tmp; Prometheus's /prometheus is covered by its named volume.
+    services = _compose(_stack())["services"]
+    assert {name: entry.get("tmpfs") for name, entry in services.items()} == {
+        "jaeger": ["/tmp"],
+        "otel-collector": None,
+        "prometheus": None,
+        "grafana": None,
+    }
+
+
 def test_compose_writes_the_files_render_writes():
     stack = _stack()
     files = compose_files(stack)

@@ -33,7 +33,9 @@ def test_wheel_installed_into_a_fresh_venv_renders_from_another_directory(tmp_pa
     wheel = next((tmp_path / "dist").glob("llama_telemetry-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "telemetry_stack/_data/templates/otel-collector.yaml.j2" in names
-    assert len([n for n in names if n.startswith("telemetry_stack/_data/dashboards/") and n.endswith(".json")]) == 6
+    assert (
+        len([n for n in names if n.startswith("telemetry_stack/_data/dashboards/") and n.endswith(".json")]) == 7
+    )  # the six and the logs board
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -32,6 +32,7 @@ def _collector_info(version: str, odd_one: str | None = None) -> str:
         f"{CORE}/processor/memorylimiterprocessor",
         f"{CONTRIB}/processor/transformprocessor",
         f"{CORE}/exporter/otlpexporter",
+        f"{CORE}/exporter/otlphttpexporter",
         f"{CONTRIB}/exporter/prometheusexporter",
         f"{CONTRIB}/extension/healthcheckextension",
     ]
@@ -68,6 +69,7 @@ def test_the_collector_manifest_pins_every_component_to_the_release():
             f"{CORE}/processor/batchprocessor v0.161.0",
             f"{CORE}/processor/memorylimiterprocessor v0.161.0",
             f"{CONTRIB}/processor/transformprocessor v0.161.0",
+            f"{CORE}/exporter/otlphttpexporter v0.161.0",
             f"{CORE}/exporter/otlpexporter v0.161.0",
             f"{CONTRIB}/exporter/prometheusexporter v0.161.0",
             f"{CONTRIB}/extension/healthcheckextension v0.161.0",
