@@ -5,16 +5,18 @@ dashboard query against: the metric and label names those tests use come from he
 they show the dashboards agree with what the collector really produces.
 
 How: the collector that ``tests/engine/programs.py`` builds from its Go modules (built first if not cached) runs as a
-plain local process with the configuration ``telemetry_stack.render.render_files()`` renders, changed only where a
-local run must be: every listening endpoint moves to a free loopback port, and every exporter but Prometheus's (traces to
-Jaeger) points at a loopback port where nothing listens (no Jaeger here; only metrics are sent). The script fails if anything but those
-endpoints differs. Three apps then send the demo's metrics over OTLP/HTTP with the pieces ``llama-telemetry demo``
-sends with (``EventGenerator``, ``MetricRecorder``, the SDK's OTLP exporter), as in tests/engine/test_pipeline.py:
-one named like OGX, one like Llama Stack (both with the servers' own buckets), one OGX app that sends exponential
-histograms (``OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram``) and sets
-``service.namespace`` (job ``prod/ogx-exponential``), and one Llama Stack app with exponential histograms (so every
-name a dashboard selector can match, native histograms of both servers included, is in the data). Each app's generator is seeded and exports once, after a fixed
-number of requests, so a re-run writes the same file unless what the collector produces changed.
+plain local process, no container, with the configuration ``telemetry_stack.render.render_files()`` renders, changed
+only where a local run must be: every listening endpoint moves to a free loopback port, and every exporter but the
+Prometheus one (traces to Jaeger) sends to a loopback port where nothing listens; only metrics are sent. The script
+fails if anything but those endpoints differs: processors, pipelines and the Prometheus exporter stay as rendered.
+Four apps then send the demo's metrics over OTLP/HTTP with the pieces ``llama-telemetry demo`` sends with
+(``EventGenerator``, ``MetricRecorder``, the SDK's OTLP exporter), as in tests/engine/test_pipeline.py: one named like
+OGX and one like Llama Stack, both with the servers' own buckets; one OGX app that sends exponential histograms
+(``OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram``) and sets
+``service.namespace`` (job ``prod/ogx-exponential``); and one Llama Stack app with exponential histograms, so that
+every name a dashboard selector can match, both servers' native histograms included, is in the data. Each app's
+generator is seeded and exports once, after a fixed number of requests: a re-run writes the same bytes unless what
+the collector produces changed.
 
 What is kept, and why: the collector's Prometheus endpoint is scraped in the protobuf format, because that is what
 our Prometheus asks for (``scrape_native_histograms: true``) and the only exposition format that carries native
@@ -32,7 +34,7 @@ series, which Prometheus never stores when it scrapes protobuf. The file holds o
       z_bucket_w:1e-128 buckets:[616:1]}}
 
 HELP lines are left out. Gzipped (deterministically) because the collector exports every auto-instrumentation
-metric under both servers' prefixes and every histogram with all its buckets: about 1.6 MB of text, 40 KB packed.
+metric under both servers' prefixes and every histogram with all its buckets: about 1.9 MB of text, 42 KB packed.
 
 Re-run it, and commit the new file, whenever what reaches Prometheus may change: the pinned collector release
 (telemetry_stack/services.py), the collector template (templates/otel-collector.yaml.j2), the catalog or the demo.

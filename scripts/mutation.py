@@ -92,6 +92,7 @@ COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", ".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__", "*.pyc", "mutants", "build", "dist"
 )
 TIMEOUT_FACTOR, TIMEOUT_CONSTANT = 3.0, 20.0
+FIRST_STAGE = 20  # tests in a mutant's first pytest run
 
 KILLED, SURVIVED, TIMEOUT, NO_TESTS, STILLBORN, ERROR = (
     "killed",
@@ -662,6 +663,11 @@ class Selector:
             for number, line in enumerate((root / "telemetry_stack/render.py").read_text().splitlines(), start=1)
             if "get_template(" in line
         ]
+        self.file_sizes: dict[str, int] = defaultdict(int)
+        self.file_seconds: dict[str, float] = defaultdict(float)
+        for nodeid, path in tests.files.items():
+            self.file_sizes[path] += 1
+            self.file_seconds[path] += tests.seconds.get(nodeid, 1.0)
         self.renderers = {n for line in render_lines for n in tests.by_line.get("telemetry_stack/render.py", {}).get(line, ())}
 
     def _ordered(self, first: set[str], then: set[str]) -> list[str]:
@@ -685,7 +691,23 @@ class Selector:
         return self._ordered(direct, broad)
 
     def budget(self, selected: list[str]) -> float:
-        return TIMEOUT_CONSTANT + TIMEOUT_FACTOR * sum(self.tests.seconds.get(n, 1.0) for n in selected)
+        """Seconds a run of these tests (node ids or test files) may take before it counts as a timeout."""
+        traced = sum(self.file_seconds[n] if n in self.file_seconds else self.tests.seconds.get(n, 1.0) for n in selected)
+        return TIMEOUT_CONSTANT + TIMEOUT_FACTOR * traced
+
+    def stages(self, selected: list[str]) -> list[list[str]]:
+        """The likeliest killers first, by node id; then the rest, where a whole test file stands for its node
+        ids once it holds more than half of them (pytest matches hundreds of node ids slowly)."""
+        first, rest = selected[:FIRST_STAGE], selected[FIRST_STAGE:]
+        if not rest:
+            return [first]
+        per_file: dict[str, list[str]] = defaultdict(list)
+        for nodeid in rest:
+            per_file[self.tests.files.get(nodeid, "")].append(nodeid)
+        second: list[str] = []
+        for path, nodeids in per_file.items():
+            second += [path] if path and 2 * len(nodeids) > self.file_sizes.get(path, 0) else nodeids
+        return [first, second]
 
 
 # ------------------------------------------------------------------------------------------------- running
@@ -712,16 +734,17 @@ def check_copy(copy: Path) -> None:
 
 
 class Worker:
-    def __init__(self, copy: Path):
+    def __init__(self, copy: Path, failed: list[str]):
         self.copy = copy
         self.env = _environment(copy)
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self.deselect = [arg for nodeid in failed for arg in ("--deselect", nodeid)]
 
-    def baseline(self, failed: list[str]) -> subprocess.CompletedProcess:
-        deselect = [arg for nodeid in failed for arg in ("--deselect", nodeid)]
-        return _pytest(self.copy, ["--tb=short", *deselect, TEST_ROOT], _environment(self.copy))  # writes bytecode
+    def baseline(self) -> subprocess.CompletedProcess:
+        return _pytest(self.copy, ["--tb=short", *self.deselect, TEST_ROOT], _environment(self.copy))  # writes bytecode
 
-    def run(self, mutant: Mutant, selected: list[str], timeout: float) -> None:
+    def run(self, mutant: Mutant, stages: list[list[str]], timeouts: list[float]) -> None:
+        """Run the stages (pytest arguments: node ids or test files) in order until one fails."""
         target = self.copy / mutant.path
         original = target.read_bytes()
         stat = target.stat()
@@ -729,20 +752,24 @@ class Worker:
         try:
             target.write_bytes(mutant.mutated(original))
             os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 7_000_000_000))  # never the cached bytecode
-            try:
-                result = _pytest(self.copy, ["-x", "--tb=no", "-p", "no:randomly", *selected], self.env, timeout)
-            except subprocess.TimeoutExpired:
-                mutant.status, mutant.detail = TIMEOUT, f"no result in {timeout:.0f}s"
-                return
+            for stage, timeout in zip(stages, timeouts):
+                try:
+                    result = _pytest(self.copy, ["-x", "--tb=no", *self.deselect, *stage], self.env, timeout)
+                except subprocess.TimeoutExpired:
+                    mutant.status, mutant.detail = TIMEOUT, f"no result in {timeout:.0f}s"
+                    return
+                if result.returncode != 0:
+                    break
         finally:
             target.write_bytes(original)
             os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
             mutant.seconds = time.monotonic() - started
+        failed = re.findall(r"^(?:FAILED|ERROR) (tests/.+?)(?: - .*)?$", result.stdout, re.MULTILINE)
         if result.returncode == 0:
             mutant.status = SURVIVED
-        elif result.returncode in (1, 2):
+        elif result.returncode in (1, 2) or (result.returncode == 4 and failed):
+            # 4 with an ERROR line: a test module failed to import with the mutant (pytest's -x reports it so)
             mutant.status = KILLED
-            failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE)
             mutant.detail = failed[0] if failed else f"pytest exit {result.returncode}"
         else:
             mutant.status = ERROR
@@ -768,14 +795,23 @@ def run_all(mutants: list[Mutant], selector: Selector, workers: list[Worker], pr
     lock = threading.Lock()
     started = time.monotonic()
 
+    killers: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # path -> test -> mutants killed
+
     def work(worker: Worker) -> None:
         while True:
             try:
                 mutant, selected = jobs.get_nowait()
             except queue.Empty:
                 return
-            worker.run(mutant, selected, selector.budget(selected))
+            with lock:  # the tests that killed this file's other mutants go first: most mutants die at once
+                known = dict(killers[mutant.path])
+            selected = sorted(selected, key=lambda n: (-known.get(n, 0), -known.get(n.partition("::")[0], 0)))
+            stages = selector.stages(selected)
+            worker.run(mutant, stages, [selector.budget(stage) for stage in stages])
             with lock:
+                if mutant.status == KILLED and mutant.detail.startswith("tests/"):
+                    killers[mutant.path][mutant.detail] += 1  # a test, or a test file that failed to import
+                    killers[mutant.path][mutant.detail.partition("::")[0]] += 1
                 done[0] += 1
                 if progress and (mutant.status not in SCORED_KILLED or done[0] % 50 == 0):
                     elapsed = time.monotonic() - started
@@ -861,9 +897,9 @@ def main(argv: list[str] | None = None) -> int:
         tests = traced_run(snapshot, scratch, files, args.skip_failing)
         print(f"traced {len(tests.seconds)} tests in {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
         selector = Selector(snapshot, tests)
-        workers = [Worker(make_copy(snapshot, scratch / f"worker-{i}")) for i in range(max(1, args.jobs))]
+        workers = [Worker(make_copy(snapshot, scratch / f"worker-{i}"), tests.failed) for i in range(max(1, args.jobs))]
         baselines: list[subprocess.CompletedProcess] = []
-        threads = [threading.Thread(target=lambda w=w: baselines.append(w.baseline(tests.failed))) for w in workers]
+        threads = [threading.Thread(target=lambda w=w: baselines.append(w.baseline())) for w in workers]
         for thread in threads:
             thread.start()
         for thread in threads:

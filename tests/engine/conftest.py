@@ -36,7 +36,7 @@ def engine_name(request) -> str:
 
 @pytest.fixture(scope="session")
 def images(engine_name) -> dict[str, str]:
-    """The four test images on this engine; the engine itself confirms Jaeger, the collector and
+    """The five test images on this engine; the engine itself confirms Jaeger, the collector and
     Prometheus are the real programs (CI fails a run whose engine tests ran on anything else)."""
     refs = build_images(engine_name, say=print)
     kinds = {

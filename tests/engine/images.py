@@ -1,10 +1,12 @@
-"""The four images the engine tests run: the real Jaeger, OpenTelemetry Collector and Prometheus, and a
-Grafana stand-in, each carrying exactly the metadata of the real image it stands for.
+"""The five images the engine tests run: the real Jaeger, OpenTelemetry Collector and Prometheus, and
+stand-ins for Grafana and Loki, each carrying exactly the metadata of the real image it stands for.
 
 No registry is reachable from the test machines, so nothing can be pulled. Jaeger, the collector and
 Prometheus are built from their Go modules at the pinned releases (tests/engine/programs.py); Grafana
 (AGPL, not buildable from modules) is a busybox stand-in (tests/engine/image-files/grafana/) that answers
-the parts of the HTTP API the product uses and fails the way Grafana fails. This module assembles each
+the parts of the HTTP API the product uses and fails the way Grafana fails; Loki (AGPL too) is a static Go
+program of ours (tests/engine/image-files/loki/, built by programs.py) that starts, ingests OTLP logs,
+answers queries and fails the way Loki does, in a distroless-like image as the real one. This module assembles each
 root filesystem, writes it as a tarball and imports it with `docker import` / `podman import`, with the
 USER, ENTRYPOINT, CMD, ENV, EXPOSE, VOLUME and WORKDIR of the real image (telemetry_stack/services.py).
 Tests may use the engine CLIs; the product never does.
@@ -46,7 +48,7 @@ from telemetry_stack.services import IMAGES, ImageRecord
 from tests.engine.programs import ensure_built, file_lock
 
 REPOSITORY = "localhost/llama-telemetry-test"
-SERVICES = ("jaeger", "otel-collector", "prometheus", "grafana")
+SERVICES = ("jaeger", "otel-collector", "prometheus", "grafana", "loki")
 IMAGE_REFS = {service: f"{REPOSITORY}/{service}:{IMAGES[service].tag}" for service in SERVICES}
 ENGINES = ("docker", "podman")
 
@@ -176,6 +178,17 @@ class _User:
 _NOBODY = _User("nobody", 65534, 65534, "nogroup", "/nonexistent")
 
 
+def _accounts(fs: RootFS, user: _User) -> None:
+    """/etc/passwd and /etc/group: root, nobody and the image's own user."""
+    users = {_User("root", 0, 0, "root", "/root"), _NOBODY, user}
+    groups = {(u.group, u.gid) for u in users}
+    fs.file(
+        "etc/passwd",
+        "".join(f"{u.name}:x:{u.uid}:{u.gid}::{u.home}:/bin/sh\n" for u in sorted(users, key=lambda u: u.uid)),
+    )
+    fs.file("etc/group", "".join(f"{name}:x:{gid}:\n" for name, gid in sorted(groups, key=lambda g: g[1])))
+
+
 def _base(user: _User = _NOBODY) -> RootFS:
     """A busybox system (as the alpine and busybox bases of the real images): a shell, users, /tmp."""
     if not BUSYBOX.is_file():
@@ -193,13 +206,7 @@ def _base(user: _User = _NOBODY) -> RootFS:
         if applet != "busybox":
             fs.symlink(f"bin/{applet}", "busybox")
 
-    users = {_User("root", 0, 0, "root", "/root"), _NOBODY, user}
-    groups = {(u.group, u.gid) for u in users}
-    fs.file(
-        "etc/passwd",
-        "".join(f"{u.name}:x:{u.uid}:{u.gid}::{u.home}:/bin/sh\n" for u in sorted(users, key=lambda u: u.uid)),
-    )
-    fs.file("etc/group", "".join(f"{name}:x:{gid}:\n" for name, gid in sorted(groups, key=lambda g: g[1])))
+    _accounts(fs, user)
     _add_image_file(fs, "etc/nsswitch.conf", "base/nsswitch.conf")
     if user.home != "/nonexistent":
         fs.dir(user.home, mode=0o755, uid=user.uid, gid=user.gid)
@@ -207,11 +214,11 @@ def _base(user: _User = _NOBODY) -> RootFS:
 
 
 # --------------------------------------------------------------------------
-# The images: the three real programs, and the Grafana stand-in
+# The images: the three real programs, and the Grafana and Loki stand-ins
 # --------------------------------------------------------------------------
 
 KIND_LABEL = "io.llama-telemetry-test.program"  # "real" (built from its Go modules) or "stand-in"
-BUILD_LABEL = "io.llama-telemetry-test.binary-sha256"  # the real program's binary, as built and cached
+BUILD_LABEL = "io.llama-telemetry-test.binary-sha256"  # the program's binary (real or stand-in), as built and cached
 HOST_CA_CERTIFICATES = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
@@ -266,6 +273,28 @@ def _grafana() -> _Image:
     return _Image(fs, "stand-in")
 
 
+_LOKI = _User("loki", 10001, 10001, "loki", "/home/loki")
+
+
+def _loki(binary: Path) -> _Image:
+    # grafana/loki (cmd/loki/Dockerfile @ v3.7.6): FROM gcr.io/distroless/static:nonroot, so no shell; the binary
+    # at /usr/bin/loki; /etc/passwd and /etc/group from a Debian stage that added loki (10001:10001); /etc/loki
+    # (with local-config.yaml, the CMD's file) and /loki, /loki/rules, /loki/rules-temp owned by loki.
+    fs = RootFS()
+    fs.copy("usr/bin/loki", binary, mode=0o755)
+    _accounts(fs, _LOKI)
+    _add_image_file(fs, "etc/nsswitch.conf", "base/nsswitch.conf")
+    fs.dir("tmp", mode=0o1777)
+    if HOST_CA_CERTIFICATES.is_file():
+        fs.copy("etc/ssl/certs/ca-certificates.crt", HOST_CA_CERTIFICATES, mode=0o644)
+    owner = {"uid": _LOKI.uid, "gid": _LOKI.gid}
+    fs.dir("etc/loki", **owner)
+    _add_image_file(fs, "etc/loki/local-config.yaml", "loki/local-config.yaml", **owner)
+    for path in ("loki", "loki/rules", "loki/rules-temp"):
+        fs.dir(path, **owner)
+    return _Image(fs, "stand-in", binary)
+
+
 def image_changes(record: ImageRecord) -> list[str]:
     """The record as `import --change` instructions: exactly what the real image declares."""
     changes = [f"USER {record.user}", _instruction("ENTRYPOINT", record.entrypoint)]
@@ -288,7 +317,9 @@ def _recipe(service: str, say) -> _Image:
     if service == "grafana":
         return _grafana()
     binary = ensure_built(service, say)
-    return {"jaeger": _jaeger, "otel-collector": _otel_collector, "prometheus": _prometheus}[service](binary)
+    return {"jaeger": _jaeger, "otel-collector": _otel_collector, "prometheus": _prometheus, "loki": _loki}[service](
+        binary
+    )
 
 
 # --------------------------------------------------------------------------
@@ -348,9 +379,9 @@ def ensure_image(engine: str, ref: str, image: _Image, changes: list[str]) -> st
 
 
 def build_images(engine: str, say=lambda line: None) -> dict[str, str]:
-    """Build (or reuse) the four test images on engine ("docker" or "podman"): the real Jaeger, collector
-    and Prometheus (built from their Go modules first if not cached) and the Grafana stand-in, each with
-    its real image's metadata (telemetry_stack.services).
+    """Build (or reuse) the five test images on engine ("docker" or "podman"): the real Jaeger, collector
+    and Prometheus (built from their Go modules first if not cached) and the Grafana and Loki stand-ins (Loki's
+    built from its source first if not cached), each with its real image's metadata (telemetry_stack.services).
 
     Returns service -> image ref. Cheap after the first call: images whose content hash label matches
     are kept, and results are cached per process.

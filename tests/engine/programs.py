@@ -1,12 +1,15 @@
-"""Build the real Jaeger, OpenTelemetry Collector and Prometheus from their Go modules, at the pinned releases.
+"""Build the real Jaeger, OpenTelemetry Collector and Prometheus from their Go modules, at the pinned releases,
+and the Loki stand-in from its own source.
 
 No registry is reachable from the test machines, but the Go module proxy is: each program is built from
 its own module at the version `telemetry_stack.services` pins (the collector with the OpenTelemetry Collector
 Builder and exactly the components our rendered configs use), then packed into an image by
-`tests.engine.images`. Builds are cached per recipe under $LLAMA_TELEMETRY_TEST_CACHE (default
-~/.cache/llama-telemetry-tests): a warm run builds nothing.
+`tests.engine.images`. Loki (AGPL) is not built: tests/engine/image-files/loki/ is a small Go program of
+ours that behaves like it, built at the pinned tag's name. Builds are cached per recipe (for the stand-in,
+a hash of its source files) under $LLAMA_TELEMETRY_TEST_CACHE (default ~/.cache/llama-telemetry-tests): a
+warm run builds nothing.
 
-    python -m tests.engine.programs          # build (or find) all three, print where they are
+    python -m tests.engine.programs          # build (or find) all four, print where they are
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ JAEGER_MODULE = "github.com/jaegertracing/jaeger"
 JAEGER_TWIN_TAGS = {"2.13.0": "v1.76.0"}
 PROMETHEUS_MODULE = "github.com/prometheus/prometheus"
 
+# The Loki stand-in: its Go module (the program and its go.mod/go.sum), built with the pinned tag as its version.
+LOKI_STAND_IN = Path(__file__).resolve().parent / "image-files" / "loki"
+STAND_IN_SOURCE_SUFFIXES = (".go", "go.mod", "go.sum")
+
 
 def collector_module_version(tag: str) -> str:
     return f"v{tag}"
@@ -78,7 +85,11 @@ def prometheus_module_version(tag: str) -> str:
 
 
 def release_of(service: str, build_info: str) -> str:
-    """The release a built binary is, read from its Go build info (`go version -m`), in the image tag's spelling."""
+    """The release a built binary is, read from its Go build info (`go version -m`), in the image tag's spelling;
+    for the Loki stand-in, from what its `-version` prints (see `release_info`)."""
+    if service == "loki":
+        printed = re.match(r"loki, version (\S+)", build_info)
+        return printed[1] if printed else "(no version)"
     # The module the program belongs to is its "mod" line; every other module a "dep" line.
     deps = dict(re.findall(r"^\s*(?:mod|dep)\s+(\S+)\s+(\S+)", build_info, re.MULTILINE))
     if service == "jaeger":
@@ -177,12 +188,36 @@ def _collector_manifest(tag: str, output: Path) -> dict:
     return manifest
 
 
+def stand_in_sources(directory: Path) -> dict[str, str]:
+    """The stand-in's source files (path below directory -> sha256 of the bytes): what its recipe hashes."""
+    return {
+        path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name.endswith(STAND_IN_SOURCE_SUFFIXES)
+    }
+
+
+def _stand_in_build(directory: Path, version: str, binary: str) -> Callable[[Path, Path], None]:
+    """Build the Go module in directory (a copy of its sources) as one static binary named binary."""
+
+    def build(work: Path, outdir: Path) -> None:
+        go, log, source = _go(), work / "build.log", work / "src"
+        for name in stand_in_sources(directory):
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(directory / name, source / name)
+        ldflags = f"{LDFLAGS} -X main.version={version}"
+        _run([go, "build", f"-ldflags={ldflags}", "-o", str(outdir / binary), "."], source, log)
+
+    return build
+
+
 @dataclass(frozen=True)
 class GoProgram:
     service: str
     binaries: tuple[str, ...]  # what the build leaves in its directory; the first is the program
     recipe: Mapping[str, object]  # everything that decides the build: its hash names the cache entry
     build: Callable[[Path, Path], None]  # (work directory, output directory)
+    kind: str = "real"  # or "stand-in": our own program in the real one's place
 
     @property
     def tag(self) -> str:
@@ -222,6 +257,13 @@ def programs() -> dict[str, GoProgram]:
             {**common, "version": prometheus, "binaries": prometheus_binaries, "tags": "remove_all_sd"},
             _wrapper_build(prometheus, prometheus_binaries, "remove_all_sd"),
         ),
+        "loki": GoProgram(
+            "loki",
+            ("loki",),
+            {**common, "stand_in": "loki", "version": IMAGES["loki"].tag, "sources": stand_in_sources(LOKI_STAND_IN)},
+            _stand_in_build(LOKI_STAND_IN, IMAGES["loki"].tag, "loki"),
+            kind="stand-in",
+        ),
     }
 
 
@@ -238,12 +280,13 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def ensure_built(service: str, say: Callable[[str], None] = lambda _: None) -> Path:
-    """The cached binary of the service's real program, built first if this recipe was never built."""
+    """The cached binary of the service's program (real, or the stand-in), built first if this recipe was never built."""
     program = programs()[service]
     target = program.directory
     with file_lock(target.parent / f"{target.name}.lock"):
         if not target.is_dir():
-            say(f"building {service} {program.tag} from its Go modules (cached in {target}) ...")
+            origin = "its Go modules" if program.kind == "real" else "the stand-in's source"
+            say(f"building {service} {program.tag} from {origin} (cached in {target}) ...")
             started = time.monotonic()
             with tempfile.TemporaryDirectory(prefix=f"llama-telemetry-build-{service}-") as tmp:
                 outdir = Path(tmp) / "out"
@@ -266,8 +309,16 @@ def build_info(binary: Path) -> str:
     return subprocess.run([_go(), "version", "-m", str(binary)], check=True, capture_output=True, text=True).stdout
 
 
+def release_info(service: str, binary: Path) -> str:
+    """What `release_of` reads: the Go build info of a real program, the `-version` output of a stand-in (its
+    main module has no version of its own)."""
+    if programs()[service].kind == "stand-in":
+        return subprocess.run([str(binary), "-version"], check=True, capture_output=True, text=True).stdout
+    return build_info(binary)
+
+
 def build_all(say: Callable[[str], None] = lambda _: None) -> dict[str, Path]:
-    """All three at once: one build's module downloads overlap another's compiling (Go's caches are safe to share)."""
+    """All at once: one build's module downloads overlap another's compiling (Go's caches are safe to share)."""
     with ThreadPoolExecutor(max_workers=len(programs())) as pool:
         futures = {name: pool.submit(ensure_built, name, say) for name in programs()}
         return {name: future.result() for name, future in futures.items()}
@@ -275,4 +326,4 @@ def build_all(say: Callable[[str], None] = lambda _: None) -> dict[str, Path]:
 
 if __name__ == "__main__":
     for name, path in build_all(say=lambda line: print(line, file=sys.stderr, flush=True)).items():
-        print(f"{name:15} {release_of(name, build_info(path)):10} {path}")
+        print(f"{name:15} {release_of(name, release_info(name, path)):10} {path}")

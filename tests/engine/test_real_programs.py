@@ -4,11 +4,15 @@ and every configuration we render passes the real collector's own validation."""
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import re
 import subprocess
+import tarfile
 import time
 
 import pytest
+import requests
 import yaml
 
 from telemetry_stack.deploy import STOP_TIMEOUT
@@ -79,7 +83,8 @@ def test_every_rendered_collector_config_passes_the_real_collectors_validate(bui
 
 def test_image_metadata_of_each_engine(engine_name, images):
     """Each built image declares exactly what its real image's Dockerfile declares, never more (no extra
-    EXPOSE, VOLUME or ENV), and the three real programs' images hold the binaries built above."""
+    EXPOSE, VOLUME or ENV), and the three real programs' images (and the Loki stand-in's) hold the binaries built
+    above."""
     for service, ref in images.items():
         record = IMAGES[service]
         details = inspect_image(engine_name, ref)
@@ -106,12 +111,97 @@ def test_image_metadata_of_each_engine(engine_name, images):
         labels = image_labels(details)
         if service in REAL_PROGRAMS:
             assert labels[KIND_LABEL] == "real"
+        else:
+            assert labels[KIND_LABEL] == "stand-in"
+        if service in programs.programs():  # built by programs.py: the real three and the Loki stand-in
             binary = programs.ensure_built(service).read_bytes()
             assert labels[BUILD_LABEL] == hashlib.sha256(binary).hexdigest(), (
                 f"{service}: the image holds another build"
             )
-        else:
-            assert labels[KIND_LABEL] == "stand-in"
+    assert set(images) == {*REAL_PROGRAMS, "grafana", "loki"}
+
+
+def test_the_loki_stand_in_answers_as_the_pinned_release():
+    if programs.go_command() is None:
+        skip_or_fail("go", "Go is not installed: the Loki stand-in cannot be built")
+    binary = programs.ensure_built("loki")
+    assert programs.release_of("loki", programs.release_info("loki", binary)) == IMAGES["loki"].tag
+
+
+def _engine_run(engine_name: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([engine_name, *args], capture_output=True, timeout=timeout)
+
+
+def _copied_out(engine_name: str, container: str, path: str) -> dict[str, tarfile.TarInfo]:
+    """`ENGINE cp CONTAINER:PATH -`: the tar stream's members by name (named from the path's last component on)."""
+    copied = _engine_run(engine_name, "cp", f"{container}:{path}", "-")
+    assert copied.returncode == 0, copied.stderr
+    with tarfile.open(fileobj=io.BytesIO(copied.stdout)) as tar:
+        return {member.name.rstrip("/"): member for member in tar.getmembers()}
+
+
+def test_the_loki_stand_in_image_holds_what_the_real_image_holds(engine_name, images):
+    """cmd/loki/Dockerfile @ v3.7.6: the binary at /usr/bin/loki, no shell (distroless), /etc/loki with the CMD's
+    local-config.yaml and /loki, /loki/rules, /loki/rules-temp owned by loki (10001:10001)."""
+    name = f"llama-telemetry-test-loki-files-{os.getpid()}"
+    created = _engine_run(engine_name, "create", "--name", name, images["loki"])
+    assert created.returncode == 0, created.stderr
+    try:
+        data = _copied_out(engine_name, name, "/loki")
+        assert {n: (m.uid, m.gid) for n, m in data.items()} == dict.fromkeys(
+            ("loki", "loki/rules", "loki/rules-temp"), (10001, 10001)
+        )
+        config = _copied_out(engine_name, name, "/etc/loki")
+        assert {n: (m.uid, m.gid) for n, m in config.items()} == dict.fromkeys(
+            ("loki", "loki/local-config.yaml"), (10001, 10001)
+        )
+        binary = _copied_out(engine_name, name, "/usr/bin/loki")["loki"]
+        assert binary.isfile() and binary.mode & 0o111
+        assert _engine_run(engine_name, "cp", f"{name}:/bin/sh", "-").returncode != 0  # no shell, as distroless
+    finally:
+        _engine_run(engine_name, "rm", "-f", name)
+
+
+def test_the_loki_stand_in_starts_from_its_image_defaults_and_fails_where_its_user_cannot_write(engine_name, images):
+    """With the image's own CMD (/etc/loki/local-config.yaml) it turns ready; as another user, the real image's
+    /loki is not writable and it exits 1 at the first directory it must create, as Loki does."""
+    name = f"llama-telemetry-test-loki-run-{os.getpid()}"
+    started = _engine_run(
+        engine_name,
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-e",
+        "STAND_IN_READY_DELAY=1",
+        "-p",
+        "127.0.0.1::3100",
+        images["loki"],
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        port = _engine_run(engine_name, "port", name, "3100/tcp").stdout.decode().split(":")[-1].strip()
+        answers: list[int] = []
+        deadline = time.monotonic() + 20
+        while not answers or answers[-1] != 200:
+            assert time.monotonic() < deadline, answers
+            try:
+                answers.append(requests.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code)
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        assert answers[0] == 503, answers
+        stop_started = time.monotonic()
+        assert _engine_run(engine_name, "stop", name).returncode == 0
+        assert time.monotonic() - stop_started < STOP_TIMEOUT * 0.8, "the stand-in waited for the kill timeout"
+        state = _engine_run(engine_name, "inspect", name, "--format", "{{.State.ExitCode}}").stdout.decode().strip()
+        assert state == "0"
+    finally:
+        _engine_run(engine_name, "rm", "-f", name)
+
+    failed = _engine_run(engine_name, "run", "--rm", "--user", "4242", images["loki"])
+    assert failed.returncode == 1, failed.stderr
+    assert b'creating WAL folder at "/loki/wal": mkdir /loki/wal: permission denied' in failed.stderr, failed.stderr
 
 
 # An error, fatal or warning level in the formats the four programs log (zap's console encoding: tab-separated;

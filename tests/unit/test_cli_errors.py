@@ -24,7 +24,7 @@ def assert_one_line_error(result, code: int, message: str) -> None:
     assert result.stderr == f"error: {message}\n"
 
 
-# (arguments, exit code, the whole error message)
+# (arguments, the whole error message): every one is bad usage, exit code 2.
 USAGE_ERRORS = [
     (
         ["up", "--xyzzy-unknown"],

@@ -326,7 +326,7 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 def daemon(tmp_path):
     handler = type("Handler", (_Daemon,), {"requests": []})
     server = _UnixServer(str(tmp_path / "engine.sock"), handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     yield f"unix://{tmp_path / 'engine.sock'}", handler.requests
     server.shutdown()
     server.server_close()

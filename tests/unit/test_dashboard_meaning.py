@@ -137,6 +137,28 @@ def test_each_apps_own_metrics_carry_one_prefix_and_auto_instrumentation_both():
         assert not [stem for stem in only_own if stem.startswith(("gen_ai_", "http_server_"))], (job, only_own)
 
 
+def test_the_catalog_names_what_the_collector_exports():
+    """The README's metrics table (generated from the catalog) against the collector: every series and label the
+    catalog names for a server is what the collector made of that server's app, and the collector made no other."""
+    target_labels = {"job", "instance", "le", "otel_scope_name", "otel_scope_version", "otel_scope_schema_url"}
+    for server in catalog.SERVERS:
+        jobs = {job for job, naming in APPS.items() if naming == server.key}
+        exported: dict[str, set[str]] = {}
+        for series in CAPTURED.series:
+            if series.labels.get("job") in jobs and series.labels[cp.NAME].startswith(server.series_prefix):
+                exported.setdefault(series.labels[cp.NAME], set()).update(series.plain)
+        named = {}
+        for instrument in catalog.INSTRUMENTS:
+            if instrument.defined_by(server):
+                names = set(instrument.series_names(server))
+                if instrument.kind == catalog.HISTOGRAM:
+                    names.add(instrument.prometheus_name(server))  # the native histogram
+                named.update(dict.fromkeys(names, set(instrument.labels)))
+        assert set(exported) == set(named), f"{server.title}: {set(exported) ^ set(named)}"
+        for name, labels in exported.items():
+            assert labels - target_labels == named[name], f"{name}: {sorted(labels - target_labels)}"
+
+
 # --- names and labels: every query reads series that exist ------------------------------------------------------
 
 
@@ -342,6 +364,10 @@ def test_percentiles_are_what_their_legends_say_and_in_order(slug, title):
     """pNN reads histogram_quantile(NN/100) of the same histogram as its siblings, so p50 <= p95 <= p99 whether
     the app sends classic buckets or native histograms."""
     panel = next(p for p in DASHBOARDS[slug]["panels"] if p["title"] == title)
+    legends = [t["legendFormat"] for t in panel["targets"] if PERCENTILE.match(t["legendFormat"])]
+    assert len(legends) == len(set(legends)), f"a percentile shown twice: {legends}"
+    promised = set(re.findall(r"\bp(\d+)\b", title))
+    assert promised == {PERCENTILE.match(legend)[1] for legend in legends}, f"the title promises p{promised}: {legends}"
     series: dict[str, list[tuple[float, str]]] = {}  # legend after pNN (the histogram) -> (q, expr)
     for target in panel["targets"]:
         match = PERCENTILE.match(target["legendFormat"])
@@ -400,11 +426,21 @@ def test_each_histogram_query_reads_classic_buckets_or_native_histograms_of_each
             assert tuple(bool(a) for a in answered) == expected, f"{service}: {answered}"
 
 
-def _average_targets():
+READINGS = {"histogram_avg": "average", "histogram_count": "observations/s", "histogram_sum": "observed/s"}
+
+
+def _reading(tree: cp.Node) -> str | None:
+    """What a ``(classic or histogram_X(native))`` query reads of its histogram: histogram_avg, _count or _sum."""
+    if isinstance(tree, cp.Binary) and tree.op == "or" and _histogram_call(tree.rhs):
+        assert isinstance(tree.rhs, cp.Call)
+        return tree.rhs.function if tree.rhs.function in READINGS else None
+    return None
+
+
+def _reading_targets():
     for slug in d.SLUGS:
         for where, _panel, target in _targets(slug):
-            tree = cp.parse(_query(slug, target["expr"]))
-            if any(isinstance(n, cp.Call) and n.function == "histogram_avg" for n in cp.walk(tree)):
+            if _reading(cp.parse(_query(slug, target["expr"]))):
                 yield pytest.param(slug, target["expr"], id=where)
 
 
@@ -416,16 +452,15 @@ def _histogram_family(name: str) -> str | None:
     return None
 
 
-def _mean_observations(selectors: list[cp.Selector], grouping: tuple[str, ...]) -> dict[tuple, float]:
-    """Per group, the sum of the observations over their number, read straight from the captured histograms the
-    selectors reach: from the classic series where the group has any (as ``or`` prefers them), else native ones."""
+def _observed(selectors: list[cp.Selector], grouping: tuple[str, ...]) -> dict[tuple, tuple[float, float]]:
+    """Per group, (sum of the observations, their number), read straight from the captured histograms the selectors
+    reach: from the classic series where the group has any (as ``or`` prefers them), else from native ones."""
     families = {f for s in selectors for f in map(_histogram_family, _names(s) & CAPTURED.names) if f}
     stems = {re.sub(r"^(ogx|llama_stack)_", "", f) for f in families}
     matchers = {s.label_matchers for s in selectors}
     assert len(stems) == 1 and len(matchers) == 1, f"one histogram, one set of matchers: {families} {matchers}"
     (label_matchers,) = matchers
-    # group -> kind -> [sum of observations, number of observations]
-    totals: dict[tuple, dict[str, list[float]]] = {}
+    totals: dict[tuple, dict[str, list[float]]] = {}  # group -> classic/native -> [sum, count]
     for family in families:
         for name, index, kind in ((f"{family}_sum", 0, "classic"), (f"{family}_count", 1, "classic"), (family, 0, "")):
             for series in CAPTURED.by_name.get(name, []):
@@ -438,27 +473,40 @@ def _mean_observations(selectors: list[cp.Selector], grouping: tuple[str, ...]) 
                     total[1] += series.value.count
                 else:
                     total[index] += series.value
-    means = {}
+    observed = {}
     for group, kinds in totals.items():
         total, count = kinds.get("classic") or kinds["native"]
-        if count:
-            means[group] = total / count
-    return means
+        observed[group] = (total, count)
+    return observed
 
 
-@pytest.mark.parametrize(("slug", "expr"), list(_average_targets()))
-def test_averages_are_the_mean_of_the_observations(slug, expr):
-    """An average is the histogram's sum of observations over their number, for every app and group."""
+@pytest.mark.parametrize(("slug", "expr"), list(_reading_targets()))
+def test_histogram_readings_are_what_the_observations_say(slug, expr):
+    """For every app and group: an average is the histogram's sum of observations over their number, a rate of
+    observations (requests/s) their number over the window, a rate of the observed values (tokens/s) their sum over
+    the window, whichever kind of histogram the app sends."""
     for service in SERVICES:
         tree = cp.parse(_query(slug, expr, service))
-        aggregates = [n for n in cp.walk(tree) if isinstance(n, cp.Aggregate)]
-        groupings = {a.grouping for a in aggregates}
+        reading = _reading(tree)
+        groupings = {a.grouping for a in cp.walk(tree) if isinstance(a, cp.Aggregate)}
         assert len(groupings) == 1, f"the halves group differently: {groupings}"
-        expected = _mean_observations(_selectors_of(tree), groupings.pop())
+        selectors = _selectors_of(tree)
+        (window,) = {s.range for s in selectors}
+        assert window
+        observed = _observed(selectors, groupings.pop())
+        expected = {
+            group: {"histogram_avg": total / count if count else math.nan, "histogram_count": count / window}.get(
+                reading, total / window
+            )
+            for group, (total, count) in observed.items()
+        }
         got = {e.signature: e.value for e in EVALUATE.vector(tree)}
-        assert got.keys() == expected.keys(), (service, got, expected)
-        for group, value in expected.items():
-            assert got[group] == pytest.approx(value, rel=1e-9), f"{service} {dict(group)}: {got[group]}, not {value}"
+        assert got.keys() == {g for g, v in expected.items() if not math.isnan(v)}, (service, got, expected)
+        for group, value in got.items():
+            assert value == pytest.approx(expected[group], rel=1e-9), (
+                f"{service} {dict(group)}: the {READINGS[reading or '']} reads {value}, the observations say "
+                f"{expected[group]}"
+            )
 
 
 def _panel_values(slug: str, title: str, service: str) -> dict[str, float]:
@@ -517,7 +565,7 @@ def test_native_quantile_interpolates_logarithmically_in_exponential_buckets():
     assert (histogram + coarse).schema == -1 and (histogram + coarse).count == 8
 
 
-def test_the_evaluator_matches_vectors_as_prometheus_does():
+def test_the_evaluator_parses_promql_and_expands_name_regexes():
     assert cp.parse('sum by (a) (rate(x{b!="c"}[1m])) or vector(0) * 2') == cp.Binary(
         "or",
         cp.Aggregate(

@@ -1,7 +1,8 @@
 """The Grafana password is never printed (README: "never printed"), whichever source gives it.
 
-It is given by flag, by environment variable and by config file in turn; every command that can run without an
-engine is run with it and its stdout and stderr are searched. Each run also proves the password arrived (the
+It is given by flag, by environment variable and by config file in turn (the Kubernetes manifests, slow to write,
+once with a different password from each source); every command that can run without an engine is run with it
+and its stdout and stderr are searched, for the password and for the Basic login header made from it. Each run also proves the password arrived (the
 `config` row says it is set from that source; the compose file and the Kubernetes Secret carry it), so a
 password that was silently dropped cannot pass for one that was hidden. The rendered files hold it exactly where
 they must and nowhere else: the compose file's Grafana environment and the Kubernetes Secret.
@@ -9,6 +10,7 @@ they must and nowhere else: the compose file's Grafana environment and the Kuber
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from telemetry_stack.settings import build_settings
 from tests.unit.inprocess import invoke
 
 PASSWORD = "Zq7-unique-Pw-4711"
+LOGIN_HEADER = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
 # libyaml when present: the Kubernetes manifests carry every dashboard.
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -39,6 +42,7 @@ SOURCES = ["flag", "env", "file"]
 def assert_not_printed(result) -> None:
     assert PASSWORD not in result.stdout and PASSWORD not in result.stderr
     assert PASSWORD.lower() not in (result.stdout + result.stderr).lower()
+    assert LOGIN_HEADER not in result.stdout + result.stderr
 
 
 def where(value, secret: str = PASSWORD, path: tuple = ()) -> list[tuple]:

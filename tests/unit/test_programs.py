@@ -76,3 +76,38 @@ def test_the_collector_manifest_pins_every_component_to_the_release():
         ]
     )
     assert manifest["dist"]["version"] == "0.161.0"
+
+
+def test_release_of_the_loki_stand_in_is_what_its_version_flag_prints():
+    printed = "loki, version 3.7.6 (branch: stand-in, revision: stand-in)\n  build user:       llama-telemetry-tests\n"
+    assert programs.release_of("loki", printed) == "3.7.6"
+    assert programs.release_of("loki", "something else") == "(no version)"
+
+
+def _copy_sources(target: Path) -> Path:
+    for name in programs.stand_in_sources(programs.LOKI_STAND_IN):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        (target / name).write_bytes((programs.LOKI_STAND_IN / name).read_bytes())
+    return target
+
+
+def test_the_loki_stand_in_is_built_from_its_own_source_at_the_pinned_tag(tmp_path, monkeypatch):
+    from telemetry_stack.services import IMAGES
+
+    program = programs.programs()["loki"]
+    assert program.kind == "stand-in" and program.binaries == ("loki",)
+    assert program.recipe["version"] == IMAGES["loki"].tag
+    sources = programs.stand_in_sources(programs.LOKI_STAND_IN)
+    # The Go module (its packages, go.mod and go.sum) and nothing else: the image's default config is not a source.
+    assert {"main.go", "go.mod", "go.sum", "loki/config.go"} <= set(sources)
+    assert not any(name.endswith(".yaml") for name in sources)
+    assert program.directory.name.startswith(f"loki-{IMAGES['loki'].tag}-")
+
+    # The cache entry follows the source: a changed file is another recipe, a file that is not source is not.
+    copy = _copy_sources(tmp_path / "loki")
+    monkeypatch.setattr(programs, "LOKI_STAND_IN", copy)
+    assert programs.programs()["loki"].directory == program.directory
+    (copy / "README.md").write_text("notes\n")
+    assert programs.programs()["loki"].directory == program.directory
+    (copy / "main.go").write_text((copy / "main.go").read_text() + "\n// changed\n")
+    assert programs.programs()["loki"].directory != program.directory

@@ -204,12 +204,8 @@ PAIRS = {
     "flag-beats-env-and-file": ("flag", "env", "file"),
     "file-beats-default": ("file",),
 }
-CASES = [
-    pytest.param(option, sources, winner, id=f"{option.name}-{pair}-{'AB'[winner]}")
-    for option in OPTIONS
-    for pair, sources in PAIRS.items()
-    for winner in (0, 1)
-]
+CASES = [(pair, sources, winner) for pair, sources in PAIRS.items() for winner in (0, 1)]
+BY_OPTION = {"argnames": "option", "argvalues": OPTIONS, "ids": [option.name for option in OPTIONS]}
 
 
 def effective(settings: Settings, option: Option) -> Any:
@@ -227,15 +223,11 @@ def test_every_option_build_settings_takes_is_checked_here():
     assert keywords == set(BY_NAME), "add the new option to OPTIONS"
 
 
-@pytest.mark.parametrize(("option", "sources", "winner"), CASES)
-def test_build_settings_precedence(option, sources, winner, tmp_path):
-    """build_settings gets flags and variables alike (as given values, `sources` says which): given > file."""
-    loser = 1 - winner
-    path = tmp_path / "llama-telemetry.yaml"
+def build(option: Option, sources: tuple[str, ...], winner: int, path: Path) -> Settings:
     kwargs: dict[str, Any] = {}
     given_sources = {}
     for index, level in enumerate(sources):
-        pick = winner if index == 0 else loser
+        pick = winner if index == 0 else 1 - winner
         if level == "file":
             path.write_text(yaml.safe_dump({option.file_key: option.file_values[pick]}))
             kwargs["config_file"] = path
@@ -243,16 +235,35 @@ def test_build_settings_precedence(option, sources, winner, tmp_path):
             kwargs[option.name] = option.given[pick]
             if level == "env":
                 given_sources[option.name] = f"env {option.env}"
-    settings = build_settings(**kwargs, sources=given_sources)
-    assert effective(settings, option) == option.effective[winner]
-    assert settings.sources[option.name] == source_name(sources[0], option, path)
+    return build_settings(**kwargs, sources=given_sources)
 
 
-@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+@pytest.mark.parametrize(**BY_OPTION)
+def test_build_settings_precedence(option, tmp_path):
+    """build_settings gets flags and variables alike (as given values, `sources` says which): given > file.
+    Every pair of sources, each way round (A over B, B over A)."""
+    path = tmp_path / "llama-telemetry.yaml"
+    wrong = []
+    for pair, sources, winner in CASES:
+        settings = build(option, sources, winner, path)
+        source = source_name(sources[0], option, path)
+        got = [effective(settings, option), settings.sources[option.name]]
+        expected = [option.effective[winner], source]
+        if "." in option.row:  # images and ports: each service's own source too
+            got.append(settings.sources.get(option.row))
+            expected.append(source)
+        if got != expected:
+            wrong.append(f"{pair}, {'AB'[winner]} wins: got {got}, expected {expected}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize(**BY_OPTION)
 def test_build_settings_defaults(option):
     settings = build_settings()
     assert effective(settings, option) == option.effective[2]
     assert settings.sources[option.name] == "default"
+    if "." in option.row:
+        assert settings.sources.get(option.row, "default") == "default"
 
 
 def shown(result) -> dict[str, Any]:
@@ -260,15 +271,11 @@ def shown(result) -> dict[str, Any]:
     return result.json
 
 
-@pytest.mark.parametrize(("option", "sources", "winner"), CASES)
-def test_cli_precedence(option, sources, winner, tmp_path):
-    """`llama-telemetry config --json` with the value given by flag, variable and config file."""
-    loser = 1 - winner
-    path = tmp_path / "given.yaml"
+def cli_config(option: Option, sources: tuple[str, ...], winner: int, path: Path) -> dict:
     args: list[str] = []
     env: dict[str, str] = {}
     for index, level in enumerate(sources):
-        pick = winner if index == 0 else loser
+        pick = winner if index == 0 else 1 - winner
         if level == "flag":
             args += option.flags[pick]
         elif level == "env":
@@ -276,15 +283,28 @@ def test_cli_precedence(option, sources, winner, tmp_path):
         else:
             path.write_text(yaml.safe_dump({option.file_key: option.file_values[pick]}))
             args += ["--config", str(path)]
-    document = shown(invoke("config", "--json", *args, env=env))
-    assert document["config_file"] == (str(path) if "file" in sources else None)
-    assert document["settings"][option.row] == {
-        "value": option.shown[winner],
-        "source": source_name(sources[0], option, path),
-    }
+    return shown(invoke("config", "--json", *args, env=env))
 
 
-@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+@pytest.mark.parametrize(**BY_OPTION)
+def test_cli_precedence(option, tmp_path):
+    """`llama-telemetry config --json` with the value given by flag, variable and config file: every pair of
+    sources, each way round."""
+    path = tmp_path / "given.yaml"
+    wrong = []
+    for pair, sources, winner in CASES:
+        document = cli_config(option, sources, winner, path)
+        got = (document["config_file"], document["settings"].get(option.row))
+        expected = (
+            str(path) if "file" in sources else None,
+            {"value": option.shown[winner], "source": source_name(sources[0], option, path)},
+        )
+        if got != expected:
+            wrong.append(f"{pair}, {'AB'[winner]} wins: got {got}, expected {expected}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize(**BY_OPTION)
 def test_cli_defaults(option):
     settings = shown(invoke("config", "--json"))["settings"]
     if option.shown[2] is None:
@@ -340,10 +360,10 @@ def test_every_source_at_once_through_the_installed_entry_point(cli, tmp_path):
         "ports": ("auto", "env LLAMA_TELEMETRY_PORTS"),
         # images and ports merge per service: the file's jaeger and prometheus stay, the flag's/env's grafana wins
         "images.grafana": ("example.org/flag/grafana:3", "flag"),
-        "images.jaeger": ("example.org/file/jaeger:1", rows["images.jaeger"][1]),
+        "images.jaeger": ("example.org/file/jaeger:1", file),
         "images.prometheus": ("docker.io/prom/prometheus:v3.16.0", "default"),
         "ports.grafana": ("3202", "env LLAMA_TELEMETRY_PORT"),
-        "ports.prometheus": ("9393", rows["ports.prometheus"][1]),
+        "ports.prometheus": ("9393", file),
         "ports.jaeger": ("16686", "default"),
     }
 
@@ -369,6 +389,7 @@ EVERY_SOURCE = (
 
 
 def test_merged_images_and_ports_name_each_services_own_source(tmp_path):
+    """`config` names each service's image and port source, not the option's (a file's jaeger is not the flag's)."""
     config = tmp_path / "c.yaml"
     config.write_text("images:\n  jaeger: example.org/file/jaeger:1\nports:\n  prometheus: 9393\n")
     rows = shown(

@@ -31,7 +31,9 @@ AUTH = "Basic YWRtaW46czNjcmV0"  # admin:s3cret
 class Stack:
     """Collector, Jaeger, Prometheus and Grafana on one port, with a switch to break each."""
 
-    def __init__(self) -> None:
+    def __init__(self, logs: bool = False) -> None:
+        self.logs: list[tuple[str, str]] = [("llama-telemetry-verify-0ld", "llama-telemetry verify 0ld5amp1e0000000")]
+        self.datasources_asked: set[str] = set()
         self.traces: set[str] = set()
         self.tokens: set[str] = {"0ld5amp1e0000000"}  # a sample an earlier verify left behind
         self.broken: set[str] = set()
@@ -50,6 +52,10 @@ class Stack:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if "collector" in stack.broken:
                     return self._answer(503)
+                for rl in body.get("resourceLogs", []):
+                    (service,) = [a["value"]["stringValue"] for a in rl["resource"]["attributes"]]
+                    for sl in rl["scopeLogs"]:
+                        stack.logs += [(service, r["body"]["stringValue"]) for r in sl["logRecords"]]
                 for rs in body.get("resourceSpans", []):
                     stack.traces |= {s["traceId"] for ss in rs["scopeSpans"] for s in ss["spans"]}
                 for rm in body.get("resourceMetrics", []):
@@ -79,7 +85,20 @@ class Stack:
                     return self._answer(
                         200, {"status": "success", "data": {"result": [{"value": [0, "1"]}] if hit else []}}
                     )
+                if url.path == "/loki/api/v1/query_range":  # Loki: service.name is the stream label service_name
+                    query = urllib.parse.parse_qs(url.query)["query"][0]
+                    match = re.fullmatch(r'\{service_name="([\w-]+)"\} \|= "(\w+)"', query)
+                    lines = [
+                        line
+                        for service, line in stack.logs
+                        if match and service == match.group(1) and match.group(2) in line and "loki" not in stack.broken
+                    ]
+                    result = (
+                        [{"stream": {"service_name": "x"}, "values": [["1", line] for line in lines]}] if lines else []
+                    )
+                    return self._answer(200, {"status": "success", "data": {"resultType": "streams", "result": result}})
                 if url.path.startswith("/api/datasources/uid/"):  # Grafana, behind its admin login
+                    stack.datasources_asked.add(url.path.split("/")[4])
                     if self.headers.get("Authorization") != AUTH:
                         return self._answer(401, {"message": "invalid username or password"})
                     if "grafana-jaeger" in stack.broken and "jaeger" in url.path:
@@ -96,6 +115,8 @@ class Stack:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         urls = {"otlp-http": base, "jaeger": base, "prometheus": base, "grafana": base}
+        if logs:
+            urls["loki"] = base
         self.report = StackReport(
             "docker",
             "unix://",
@@ -184,3 +205,34 @@ def test_a_refused_login_fails_at_once_and_says_how_to_fix_it(stack):
     assert time.monotonic() - started < 5, "a refused login is not worth waiting for"
     assert _outcome(report) == {step: step != STEPS[4] for step in STEPS}
     assert "--grafana-password" in report["steps"][4]["detail"]
+
+
+def test_with_loki_a_log_record_must_arrive_too():
+    stack = Stack(logs=True)
+    report = _verify(stack)
+    assert report["ok"] is True
+    assert [s["step"] for s in report["steps"]] == [
+        *STEPS[:4],
+        "send a log record over OTLP/HTTP",
+        "find it in Loki",
+        STEPS[4],
+    ]
+    assert stack.datasources_asked == {"llama-telemetry-prometheus", "llama-telemetry-jaeger", "llama-telemetry-loki"}
+
+
+def test_a_loki_that_loses_the_record_fails_that_step_alone():
+    stack = Stack(logs=True)
+    stack.broken.add("loki")
+    report = _verify(stack, timeout=1)
+    assert report["ok"] is False
+    assert {s["step"]: s["ok"] for s in report["steps"]} == {
+        **dict.fromkeys(STEPS, True),
+        "send a log record over OTLP/HTTP": True,
+        "find it in Loki": False,
+    }
+
+
+def test_without_loki_its_datasource_is_not_asked_for():
+    stack = Stack()
+    assert _verify(stack)["ok"] is True
+    assert stack.datasources_asked == {"llama-telemetry-prometheus", "llama-telemetry-jaeger"}

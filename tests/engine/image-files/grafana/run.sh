@@ -3,7 +3,8 @@
 # It makes the start-up checks the real image makes, then answers the parts of the HTTP API that
 # llama-telemetry uses, the way Grafana 12 does:
 #   /api/health at once, without a login;
-#   /api/datasources/uid/UID (+ /health) for every datasource in the provisioning files, with the admin login;
+#   /api/datasources/uid/UID (+ /health) for every datasource in the provisioning files, with the admin login
+#   (a Loki datasource's health is Grafana's real check: a query to the Loki at its URL, see grafana-api.sh);
 #   /api/dashboards/uid/UID for every dashboard file the dashboard providers point at, with the admin
 #   login, only after a delay: Grafana provisions dashboards while its HTTP server already answers.
 # Without GF_PLUGINS_PREINSTALL_DISABLED=true it logs the errors an offline Grafana logs when it tries
@@ -23,7 +24,7 @@ trap 'stop 0' TERM INT
 config=${GF_PATHS_CONFIG:-/etc/grafana/grafana.ini}
 data=${GF_PATHS_DATA:-/var/lib/grafana}
 provisioning=${GF_PATHS_PROVISIONING:-/etc/grafana/provisioning}
-api=/tmp/grafana-api
+api=${STAND_IN_API_DIR:-/tmp/grafana-api} # a test may point it elsewhere
 DASHBOARD_PROVISIONING_DELAY=${STAND_IN_DASHBOARD_DELAY:-1.5}
 
 if [ ! -r "$config" ]; then
@@ -75,11 +76,40 @@ yaml_values() {
     sed -n "s/^[ -]*$key: *[\"']\{0,1\}\([^\"']*\)[\"']\{0,1\} *\$/\1/p" "$@" 2>/dev/null
 }
 
+# datasource_entries FILE...: "uid type url" of each entry of the files' datasources lists (the keys of
+# the entry itself, not those nested below it, such as jsonData.derivedFields[].url).
+datasource_entries() {
+    awk '
+        function flush() { if (uid != "") print uid, (type == "" ? "-" : type), (url == "" ? "-" : url); uid = type = url = "" }
+        function unquoted(text) { sub(/^[ \t]+/, "", text); sub(/[ \t]+$/, "", text); if (text ~ /^".*"$/ || text ~ /^\047.*\047$/) text = substr(text, 2, length(text) - 2); return text }
+        FNR == 1 { flush(); inlist = 0 }
+        /^datasources:/ { inlist = 1; item = -1; keys = -1; next }
+        inlist && /^[^ #-]/ { flush(); inlist = 0 }
+        !inlist { next }
+        {
+            line = $0
+            if (match(line, /^ *- /)) {
+                if (item < 0) item = RLENGTH - 2
+                if (RLENGTH - 2 == item) { flush(); keys = RLENGTH; line = sprintf("%" RLENGTH "s", "") substr(line, RLENGTH + 1) }
+            }
+            if (keys >= 0 && match(line, /^ *[A-Za-z_]+:/) && match(line, /[^ ]/) - 1 == keys) {
+                key = line; sub(/^ */, "", key); sub(/:.*/, "", key)
+                value = line; sub(/^[^:]*:/, "", value)
+                if (key == "uid") uid = unquoted(value)
+                else if (key == "type") type = unquoted(value)
+                else if (key == "url") url = unquoted(value)
+            }
+        }
+        END { flush() }
+    ' "$@" 2>/dev/null
+}
+
 mkdir -p "$api/datasources" "$api/dashboards"
 printf '%s' "${GF_SECURITY_ADMIN_USER:-admin}:${GF_SECURITY_ADMIN_PASSWORD:-admin}" | base64 >"$api/login"
-# Datasources are provisioned before the HTTP server starts.
-for uid in $(yaml_values uid "$provisioning"/datasources/*.yaml); do
-    : >"$api/datasources/$uid"
+# Datasources are provisioned before the HTTP server starts; the API's health check reads each one's type
+# and URL back.
+datasource_entries "$provisioning"/datasources/*.yaml | while read -r uid type url; do
+    printf 'type=%s\nurl=%s\n' "$type" "$url" >"$api/datasources/$uid"
     echo "logger=provisioning.datasources level=info msg=\"inserting datasource from configuration\" uid=$uid"
 done
 

@@ -114,8 +114,12 @@ func run(args []string) int {
 	}
 	cfg, err := buildSettings(wrapper, &flags)
 	if err != nil {
+		// In Loki these are errors of the same strict decoding, so they read like loadConfigFile's.
 		if path != "" {
 			err = fmt.Errorf("%s: %w", path, err)
+			if !flags.expandEnv {
+				err = fmt.Errorf("%w. Use `-config.expand-env=true` flag if you want to expand environment variables in your config file", err)
+			}
 		}
 		fmt.Fprintf(os.Stderr, "failed parsing config: %v\n", err)
 		return 1

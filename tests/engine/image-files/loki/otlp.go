@@ -32,14 +32,14 @@ const (
 )
 
 type anyValue struct {
-	kind   valueKind
-	str    string
+	kind    valueKind
+	str     string
 	boolean bool
 	integer int64
-	double float64
-	array  []anyValue
-	kvlist []keyValue
-	bytes  []byte
+	double  float64
+	array   []anyValue
+	kvlist  []keyValue
+	bytes   []byte
 }
 
 type keyValue struct {
