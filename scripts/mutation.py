@@ -114,6 +114,7 @@ class Mutant:
     kind: str
     description: str
     key_lines: tuple[int, ...]  # the statement's lines: a test that executed one of them reaches the mutant
+    import_time: bool  # the statement runs when the module is imported (module level, class body, def header)
     start: int = 0  # byte offsets of the replaced span (python) / index of the deleted line (templates)
     end: int = 0
     replacement: str = ""
@@ -204,6 +205,7 @@ class _PythonMutants:
         self.lines = self.text.splitlines()
         self.found: list[Mutant] = []
         self.seen: set[tuple[int, int, str]] = set()
+        self.in_function: dict[int, bool] = {}  # id(statement) -> it runs only when its function is called
         self.top_level = [  # byte spans of the module's statements, decorators included
             (self.offset(_key_lines(s)[0], 0), self.offset(s.end_lineno or s.lineno, s.end_col_offset or 0))
             for s in self.tree.body
@@ -233,7 +235,18 @@ class _PythonMutants:
             return
         self.seen.add((start, end, replacement))
         self.found.append(
-            Mutant(self.path, line, node.col_offset + 1, kind, description, _key_lines(stmt), start, end, replacement)  # type: ignore[attr-defined]
+            Mutant(
+                self.path,
+                line,
+                node.col_offset + 1,  # type: ignore[attr-defined]
+                kind,
+                description,
+                _key_lines(stmt),
+                not self.in_function[id(stmt)],
+                start,
+                end,
+                replacement,
+            )
         )
 
     def replace_expr(self, node: ast.expr, new: ast.expr, stmt: ast.stmt, kind: str, description: str) -> None:
@@ -261,6 +274,7 @@ class _PythonMutants:
             self.walk_stmt(stmt, in_function)
 
     def walk_stmt(self, stmt: ast.stmt, in_function: bool) -> None:
+        self.in_function[id(stmt)] = in_function
         deletable = isinstance(stmt, _DELETABLE) and not (isinstance(stmt, ast.If) and stmt.orelse)
         if in_function and deletable and not (isinstance(stmt, ast.AnnAssign) and stmt.value is None):
             first = self.lines[stmt.lineno - 1].strip()
@@ -383,7 +397,7 @@ def template_mutants(root: Path, relative: str) -> list[Mutant]:
         stripped = line.strip()
         if not stripped or stripped.startswith(("#", "{#")) or NO_MUTATE in line:
             continue
-        mutant = Mutant(relative, index + 1, 1, "template line", f"delete `{_short(stripped, 60)}`", (), index, index)
+        mutant = Mutant(relative, index + 1, 1, "template line", f"delete `{_short(stripped, 60)}`", (), False, index, index)
         try:
             jinja2.Environment().parse("".join(lines[:index] + lines[index + 1 :]))
         except jinja2.TemplateSyntaxError as exc:
@@ -422,20 +436,41 @@ import json, os, sys, threading
 from collections import defaultdict
 
 FILES = frozenset(json.loads(os.environ["MUTATION_TRACE_FILES"]))
+TESTS = os.environ.get("MUTATION_TRACE_TESTS", "\0")  # the tests directory, with a trailing separator
+in_test = True  # the pytest plugin says when lines belong to a test; a subprocess's belong to its test
 bucket = defaultdict(set)
+outside = defaultdict(set)  # run outside any test, not by a test module's top-level code (imports, hooks)
+collected = defaultdict(lambda: defaultdict(set))  # test module -> lines its top-level code ran (at collection)
 
 
-def _local(frame, event, arg):
-    if event == "line":
-        bucket[frame.f_code.co_filename].add(frame.f_lineno)
-    return _local
+def _owner(frame):
+    # The nearest module-level frame says who runs this: a test module's top-level code (parametrize lists,
+    # constants built from the product), or an import of a product module (which every importer sees).
+    while frame is not None:
+        if frame.f_code.co_name == "<module>":
+            name = frame.f_code.co_filename
+            return name if name.startswith(TESTS) else None
+        frame = frame.f_back
+    return None
 
 
 def _global(frame, event, arg):
-    if frame.f_code.co_filename in FILES:
-        bucket[frame.f_code.co_filename].add(frame.f_lineno)
+    name = frame.f_code.co_filename
+    if name not in FILES:
+        return None
+    if in_test:
+        lines = bucket[name]
+    else:
+        owner = _owner(frame)
+        lines = collected[owner][name] if owner else outside[name]
+    lines.add(frame.f_lineno)
+
+    def _local(frame, event, arg):
+        if event == "line":
+            lines.add(frame.f_lineno)
         return _local
-    return None
+
+    return _local
 
 
 def start():
@@ -472,23 +507,28 @@ if os.environ.get("MUTATION_TRACE_OUT") and os.environ.get("MUTATION_TRACE_FILES
 # Lines run while a module- or session-scoped fixture is set up belong to every test that uses the fixture, not
 # only to the first one (which happens to set it up); lines run outside any test (imports, collection) are kept
 # apart ("outside").
+# Lines run while a module- or session-scoped fixture is set up belong to every test that uses the fixture, not
+# only to the first one (which happens to set it up).
 _PLUGIN = r'''
 import json, os, time
 import pytest
 import _mutation_tracer as tracer
 
+tracer.in_test = False
 tracer.start()
-_tests, _outside, _current = {}, {}, {}
+_tests, _current, _failed = {}, {}, set()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     global _current
-    tracer.merge(_outside, tracer.take())
     _current = {}
     os.environ["MUTATION_TRACE_TEST"] = item.nodeid
+    tracer.take()
+    tracer.in_test = True
     started = time.perf_counter()
     yield
+    tracer.in_test = False
     lines = tracer.merge(_current, tracer.take())
     for name in item.fixturenames:
         for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
@@ -513,20 +553,25 @@ def pytest_fixture_setup(fixturedef, request):
     fixturedef._mutation_lines = tracer.merge(getattr(fixturedef, "_mutation_lines", {}), lines)
 
 
-_failed = set()
-
-
 def pytest_runtest_logreport(report):
     if report.failed:
         _failed.add(report.nodeid)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    tracer.merge(_outside, tracer.take())
-    path = os.path.join(os.environ["MUTATION_TRACE_OUT"], "main.json")
-    with open(path, "w") as out:
-        outside = {k: sorted(v) for k, v in _outside.items()}
-        json.dump({"tests": _tests, "outside": outside, "failed": sorted(_failed)}, out)
+    def plain(lines):
+        return {k: sorted(v) for k, v in lines.items()}
+
+    with open(os.path.join(os.environ["MUTATION_TRACE_OUT"], "main.json"), "w") as out:
+        json.dump(
+            {
+                "tests": _tests,
+                "outside": plain(tracer.outside),
+                "collected": {module: plain(lines) for module, lines in tracer.collected.items()},
+                "failed": sorted(_failed),
+            },
+            out,
+        )
 '''
 
 
@@ -535,7 +580,8 @@ class TestMap:
     seconds: dict[str, float]  # nodeid -> traced seconds
     files: dict[str, str]  # nodeid -> test file, relative
     lines: dict[str, dict[str, set[int]]]  # nodeid -> relative path -> executed lines
-    outside: dict[str, set[int]]  # relative path -> lines executed outside any test (imports, collection)
+    outside: dict[str, set[int]]  # relative path -> lines run outside any test (imports, pytest hooks)
+    collected: dict[str, dict[str, set[int]]]  # test file -> relative path -> lines its top-level code ran
     failed: list[str]  # tests that fail without any mutant (only with --skip-failing; else the run stops)
     by_line: dict[str, dict[int, set[str]]] = field(default_factory=dict)  # relative path -> line -> nodeids
 
@@ -569,6 +615,7 @@ def traced_run(copy: Path, scratch: Path, files: list[str], skip_failing: bool) 
     env = _environment(copy, str(trace_dir))
     env["MUTATION_TRACE_OUT"] = str(out)
     env["MUTATION_TRACE_FILES"] = json.dumps([str(copy / f) for f in files])
+    env["MUTATION_TRACE_TESTS"] = str(copy / "tests") + os.sep
     result = _pytest(copy, ["-p", "_mutation_trace_plugin", "--tb=short", TEST_ROOT], env)
     main_file = out / "main.json"
     data = json.loads(main_file.read_text()) if main_file.exists() else {"tests": {}, "failed": ["?"]}
@@ -598,6 +645,10 @@ def traced_run(copy: Path, scratch: Path, files: list[str], skip_failing: bool) 
         files={n: relative(r["file"]) or r["file"] for n, r in data["tests"].items()},
         lines=lines,
         outside={relative(k) or k: set(v) for k, v in data["outside"].items()},
+        collected={
+            relative(module) or module: {relative(k) or k: set(v) for k, v in per_file.items()}
+            for module, per_file in data["collected"].items()
+        },
         failed=data["failed"],
     )
 
@@ -677,18 +728,25 @@ class Selector:
         return sorted(first, key=cost) + sorted(then - first, key=cost)
 
     def select(self, mutant: Mutant) -> list[str]:
+        """Node ids and test files to run, likeliest killers first (before any learning, the fastest)."""
         if mutant.kind == "template line":
             name = Path(mutant.path).name
             naming = {n for n, f in self.tests.files.items() if name in self.test_sources.get(f, "")}
             return self._ordered(self.renderers, naming)
+        key_lines = set(mutant.key_lines)
         executed = self.tests.by_line.get(mutant.path, {})
-        direct = {nodeid for line in mutant.key_lines for nodeid in executed.get(line, ())}
+        direct = {nodeid for line in key_lines for nodeid in executed.get(line, ())}
         broad: set[str] = set()
-        if self.tests.outside.get(mutant.path, set()) & set(mutant.key_lines):
+        if mutant.import_time or self.tests.outside.get(mutant.path, set()) & key_lines:
+            # every importer sees what the module computed when it was imported
             module = _module_name(mutant.path)
             broad = {n for n, f in self.tests.files.items() if module in self.closure.get(f, set())}
             broad |= {n for line_tests in executed.values() for n in line_tests}
-        return self._ordered(direct, broad)
+        # A test module whose top-level code ran the statement may collect other tests with the mutant (its
+        # parametrize lists), so it runs whole, by file.
+        modules = sorted(f for f, lines in self.tests.collected.items() if lines.get(mutant.path, set()) & key_lines)
+        ids = [n for n in self._ordered(direct, broad) if self.tests.files.get(n) not in modules]
+        return [n for n in ids if n in direct] + modules + [n for n in ids if n not in direct]
 
     def budget(self, selected: list[str]) -> float:
         """Seconds a run of these tests (node ids or test files) may take before it counts as a timeout."""
@@ -755,6 +813,10 @@ class Worker:
             for stage, timeout in zip(stages, timeouts):
                 try:
                     result = _pytest(self.copy, ["-x", "--tb=no", *self.deselect, *stage], self.env, timeout)
+                    if result.returncode == 4 and "not found: " in result.stdout + result.stderr:
+                        # the mutant renamed or removed parametrized tests: run their files whole
+                        files = list(dict.fromkeys(entry.partition("::")[0] for entry in stage))
+                        result = _pytest(self.copy, ["-x", "--tb=no", *self.deselect, *files], self.env, timeout)
                 except subprocess.TimeoutExpired:
                     mutant.status, mutant.detail = TIMEOUT, f"no result in {timeout:.0f}s"
                     return

@@ -3,6 +3,7 @@ GenAI log events and their trace links, redaction of their content, and the fift
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import urllib.parse
@@ -25,11 +26,13 @@ def _genai_events(service: str, trace_id: str, span_id: str) -> dict:
     """What a chat completion under opentelemetry-instrument with content capture exports: the user's message and
     the model's choice as events (OTLP event_name, content in the body), and the latest conventions' details
     event, which names the model."""
-    now = time.time_ns()
+    now, order = time.time_ns(), itertools.count()
 
     def event(name: str, body: dict, attributes: dict) -> dict:
+        # Each event at its own nanosecond, as an instrumentation emits them: Loki keeps one of several entries of a
+        # stream with the same timestamp and line (redacted bodies are all empty).
         return {
-            "timeUnixNano": str(now),
+            "timeUnixNano": str(now + next(order)),
             "eventName": name,
             "body": {"kvlistValue": {"values": [{"key": k, "value": {"stringValue": v}} for k, v in body.items()]}},
             "attributes": _attributes(attributes),
@@ -97,8 +100,10 @@ def test_logs_reach_loki_linked_to_their_trace(engine_name, images):
         board = logs.logs()
         for panel in board["panels"]:
             for target in panel["targets"]:
-                expr = grafana_interpolate(target["expr"], {"service"}, {"service": "logs-app"})
-                expr = expr.replace("$__auto", "1m")
+                # $__auto: the step Grafana picks for the time range (a minute over these few minutes).
+                expr = grafana_interpolate(
+                    target["expr"].replace("$__auto", "1m"), {"service"}, {"service": "logs-app"}
+                )
                 assert _loki(urls, expr) if panel["type"] == "logs" else _metric(urls, expr), (panel["title"], expr)
 
         # `up` without --logs removes Loki and keeps its data; status then shows the four.
