@@ -623,8 +623,8 @@ def suite_images(engine_name: str) -> dict[str, str]:
 
 
 def bench_engine(engine_name: str, runs: int, warmup: int, image_mode: str, cli: str, result: EngineResult) -> None:
-    from telemetry_stack.deploy import auto_ports
     from telemetry_stack.engines.detect import connect_to, detect
+    from telemetry_stack.hostports import auto_ports
     from telemetry_stack.settings import DEFAULT_IMAGES, Settings
     from telemetry_stack.stack import build_stack
 

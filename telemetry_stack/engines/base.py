@@ -29,7 +29,7 @@ class ContainerSpec:
     image: str
     user: str
     command: tuple[str, ...]
-    environment: Mapping[str, str]
+    environment: Mapping[str, str] = field(repr=False)  # may hold a secret (Grafana's password)
     labels: Mapping[str, str]
     ports: tuple[PortBinding, ...]
     volumes: Mapping[str, str]  # volume name -> mount path

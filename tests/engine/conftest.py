@@ -82,6 +82,21 @@ def deployed(engine_name: str, images: dict[str, str], project: str, *up_args: s
         assert down.code == 0, down.stderr
 
 
+def stack_names(project: str = "default") -> tuple[str, dict[str, str], dict[str, str]]:
+    """(network, {service: container}, {service: volume}) of a project's stack as `up` deploys it by default:
+    resource_names also names what an optional service (Loki, with --logs) would have."""
+    from telemetry_stack.services import DEFINITIONS
+    from telemetry_stack.stack import resource_names
+
+    network, containers, volumes = resource_names(project)
+    always = {d.name for d in DEFINITIONS if not d.enabled_by}
+    return (
+        network,
+        {k: v for k, v in containers.items() if k in always},
+        {k: v for k, v in volumes.items() if k in always},
+    )
+
+
 def published_urls(summary: dict) -> dict[str, str]:
     """Every URL an up/status summary publishes, by port key (otlp-http, prometheus, ...)."""
     return {key: url for service in summary["services"] for key, url in service["urls"].items()}

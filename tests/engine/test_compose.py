@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from telemetry_stack.deploy import auto_ports
 from telemetry_stack.export import compose_files
 from telemetry_stack.health import http_url, probe
+from telemetry_stack.hostports import auto_ports
 from telemetry_stack.render import write_files
 from telemetry_stack.settings import build_settings
 from telemetry_stack.stack import PROJECT_LABEL, build_stack
@@ -57,6 +57,7 @@ def test_compose_project_runs_and_answers(engine_name, images, tmp_path):
         images=[f"{svc}={ref}" for svc, ref in images.items()],
         ports=[f"{key}={port}" for key, port in ports.items()],
         grafana_password="s3cret-$HOME",  # a `$` must reach Grafana unexpanded
+        logs=True,  # all five services
     )
     stack = build_stack(settings)
     write_files(compose_files(stack), tmp_path)
@@ -92,6 +93,11 @@ def test_compose_project_runs_and_answers(engine_name, images, tmp_path):
             assert {k: config["Labels"].get(k) for k in spec.labels} == dict(spec.labels)
             env = dict(item.split("=", 1) for item in config["Env"] or [])
             assert {k: env.get(k) for k in spec.environment} == dict(spec.environment)
+            # No anonymous volume, which `compose down` would leave behind: an image's VOLUME gets a tmpfs.
+            anonymous = [
+                m for m in details.get("Mounts") or [] if m.get("Type") == "volume" and m["Name"] not in spec.volumes
+            ]
+            assert anonymous == [], (service.name, anonymous)
 
         # `llama-telemetry status` recognises the compose-started stack as its own, healthy one.
         status = run_cli(

@@ -9,10 +9,10 @@ import socket
 import time
 from datetime import datetime, timezone
 
-from telemetry_stack.stack import project_labels, resource_names
-from tests.engine.conftest import assert_not_deployed, engine_cli, foreign_container
+from telemetry_stack.stack import project_labels
+from tests.engine.conftest import assert_not_deployed, engine_cli, foreign_container, stack_names
 
-NETWORK, CONTAINERS, VOLUMES = resource_names("default")
+NETWORK, CONTAINERS, VOLUMES = stack_names("default")
 
 
 def _engine_time(text: str) -> float:

@@ -14,12 +14,12 @@ import time
 import urllib.parse
 import urllib.request
 
-from telemetry_stack.stack import project_labels, resource_names
+from telemetry_stack.stack import project_labels
 from tests.conftest import spawn_cli
-from tests.engine.conftest import engine_cli
+from tests.engine.conftest import engine_cli, stack_names
 from tests.engine.images import locked_collector_image
 
-NETWORK, CONTAINERS, VOLUMES = resource_names("default")
+NETWORK, CONTAINERS, VOLUMES = stack_names("default")
 
 
 def _wait_until(predicate, timeout: float = 30.0) -> None:

@@ -7,10 +7,10 @@ import json
 import time
 import urllib.request
 
-from telemetry_stack.stack import project_labels, resource_names
-from tests.engine.conftest import assert_not_deployed, engine_cli
+from telemetry_stack.stack import project_labels
+from tests.engine.conftest import assert_not_deployed, engine_cli, stack_names
 
-NETWORK, CONTAINERS, VOLUMES = resource_names("default")
+NETWORK, CONTAINERS, VOLUMES = stack_names("default")
 
 
 def _ids(summary: dict) -> dict[str, str]:

@@ -67,7 +67,11 @@ def test_help_lists_every_command(cli):
         assert command in result.stdout
 
 
-def test_cli_runs_are_isolated_from_the_developers_environment(cli, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "runner",
+    [pytest.param("subprocess", marks=pytest.mark.slow), "in-process"],  # subprocess: as the engine tests run it
+)
+def test_cli_runs_are_isolated_from_the_developers_environment(runner, cli, monkeypatch, tmp_path):
     """A developer's LLAMA_TELEMETRY_* variables, user config file and working-directory config file never reach the
     CLI the tests run: each run has its own home and runs outside the repository."""
     home = tmp_path / "home"
@@ -79,6 +83,8 @@ def test_cli_runs_are_isolated_from_the_developers_environment(cli, monkeypatch,
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "explicit_bucket_histogram")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "llama-telemetry.yaml").write_text("project: from-cwd-config\n")
+    if runner == "subprocess":
+        from tests.conftest import run_cli as cli
     shown = cli("config", "--json").json
     assert shown["config_file"] is None
     assert shown["settings"]["project"] == {"value": "default", "source": "default"}

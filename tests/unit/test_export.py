@@ -159,9 +159,10 @@ def test_compose_file_is_accepted_by_docker_compose(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("version", K8S_VERSIONS)
-def test_every_manifest_validates_against_the_kubernetes_schemas(version):
-    documents = _manifests(_stack(project="ci", grafana_password="not-admin"))
-    assert [d["kind"] for d in documents].count("Deployment") == 4
+@pytest.mark.parametrize("logs, deployments", [(False, 4), (True, 5)])
+def test_every_manifest_validates_against_the_kubernetes_schemas(version, logs, deployments):
+    documents = _manifests(_stack(project="ci", grafana_password="not-admin", logs=logs))
+    assert [d["kind"] for d in documents].count("Deployment") == deployments
     for document in documents:
         kubernetes_validate.validate(document, version, strict=True)
 
@@ -332,3 +333,19 @@ def test_compose_maps_the_host_alias_only_where_up_does():
     scraping = _compose(_stack(ogx_metrics="9464"))
     assert scraping["services"]["prometheus"]["extra_hosts"] == ["host.containers.internal:host-gateway"]
     assert [name for name, entry in scraping["services"].items() if "extra_hosts" in entry] == ["prometheus"]
+
+
+@pytest.mark.slow  # the pure-Python emitter takes over half a second on the dashboards
+def test_libyaml_and_pure_python_emitters_write_the_same_files(monkeypatch):
+    from telemetry_stack import export
+
+    stack = _stack(logs=True, grafana_password="a$b'c\"d\nline two", ogx_metrics="9464")
+    fast = {**export.kubernetes_files(stack), **export.compose_files(stack)}
+
+    class PureDumper(yaml.SafeDumper):
+        pass
+
+    PureDumper.add_representer(str, export._represent_str)
+    PureDumper.add_representer(export._Quoted, export._represent_quoted)
+    monkeypatch.setitem(export._DUMP_OPTIONS, "Dumper", PureDumper)
+    assert {**export.kubernetes_files(stack), **export.compose_files(stack)} == fast

@@ -187,3 +187,12 @@ def test_settings_and_their_sources_never_hold_it_in_their_repr(tmp_path):
     assert settings.grafana_password == PASSWORD
     assert PASSWORD not in repr(settings) and PASSWORD not in str(settings)
     assert PASSWORD not in repr(dict(settings.sources))
+
+
+def test_the_container_spec_and_service_never_show_it_in_their_repr():
+    from telemetry_stack.stack import build_stack
+
+    stack = build_stack(build_settings(grafana_password="hunter2-in-a-repr"))
+    grafana = stack.service("grafana")
+    assert grafana.container.environment["GF_SECURITY_ADMIN_PASSWORD"] == "hunter2-in-a-repr"  # it is there
+    assert "hunter2-in-a-repr" not in repr(grafana) and "hunter2-in-a-repr" not in repr(stack)
