@@ -68,7 +68,7 @@ def test_loki_config_listens_where_the_collector_sends_and_keeps_data_on_its_vol
             "index": {"prefix": "index_", "period": "24h"},
         }
     ]
-    assert config["limits_config"]["allow_structured_metadata"] is True
+    assert config["limits_config"] == {"allow_structured_metadata": True}
     assert config["analytics"] == {"reporting_enabled": False}
 
 
