@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from telemetry_stack.engines.base import PullEvent
 from telemetry_stack.errors import TelemetryError
@@ -26,7 +26,10 @@ class UI:
         self.json_output = json_output
         self.quiet = quiet
         self.interactive = sys.stdout.isatty() and sys.stderr.isatty() and not json_output and "CI" not in os.environ
-        self._out = sys.stderr if json_output else sys.stdout
+
+    @property
+    def _out(self) -> TextIO:  # looked up at each write, so a redirected stdout (tests, in-process runs) is honoured
+        return sys.stderr if self.json_output else sys.stdout
 
     # -- plain messages
     def info(self, message: str) -> None:

@@ -7,8 +7,10 @@ session fails unless engine tests really passed on every required engine.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,6 +56,7 @@ class Result:
 # LLAMA_TELEMETRY_* and OTEL_* variables change what a test sees. Engine sockets are found as before: DOCKER_HOST,
 # CONTAINER_HOST and XDG_RUNTIME_DIR pass through.
 CLI_HOME = Path(tempfile.mkdtemp(prefix="llama-telemetry-tests-home-"))
+atexit.register(shutil.rmtree, CLI_HOME, ignore_errors=True)  # one per test run; nothing left behind
 
 
 def cli_environment(env: dict[str, str] | None = None) -> dict[str, str]:

@@ -15,7 +15,14 @@ import pytest
 from telemetry_stack.results import ServiceReport, StackReport
 from telemetry_stack.verify import verify_stack
 
-pytestmark = pytest.mark.slow  # each broken part waits for verify's (short) timeout
+
+@pytest.fixture(autouse=True)
+def quick_polls(monkeypatch):
+    """A broken part makes its step wait for verify's deadline: poll every 10 ms, so a 0.1 s deadline is 10 tries."""
+    from telemetry_stack import verify
+
+    monkeypatch.setattr(verify, "POLL_INTERVAL", 0.01)
+
 
 STEPS = [
     "send a span over OTLP/HTTP",
@@ -112,7 +119,7 @@ class Stack:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         urls = {"otlp-http": base, "jaeger": base, "prometheus": base, "grafana": base}
         if logs:
@@ -144,7 +151,7 @@ def stack():
     world.server.server_close()
 
 
-def _verify(stack: Stack, password: str = PASSWORD, timeout: float = 0.5) -> dict:
+def _verify(stack: Stack, password: str = PASSWORD, timeout: float = 0.1) -> dict:
     return verify_stack(stack.report, password, timeout, Lines()).to_json()
 
 
@@ -223,7 +230,7 @@ def test_with_loki_a_log_record_must_arrive_too():
 def test_a_loki_that_loses_the_record_fails_that_step_alone():
     stack = Stack(logs=True)
     stack.broken.add("loki")
-    report = _verify(stack, timeout=1)
+    report = _verify(stack)
     assert report["ok"] is False
     assert {s["step"]: s["ok"] for s in report["steps"]} == {
         **dict.fromkeys(STEPS, True),
