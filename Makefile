@@ -2,7 +2,7 @@
 # (the package with its test, demo and lint extras).
 VENV := .venv/bin
 
-.PHONY: venv lint format unit engine bench test
+.PHONY: venv lint format unit engine bench test mutation
 
 venv:
 	bash scripts/test.sh --version >/dev/null
@@ -22,6 +22,13 @@ unit:  ## the fast tests: no engine, nothing slow (seconds)
 engine:  ## start the suite's dockerd and Podman service, then run the engine tests on both
 	bash scripts/setup-engines.sh
 	bash scripts/test.sh tests/engine -q
+
+# CI runs the sample (a few minutes on 2 cores); `make mutation FULL=1` runs every mutant (about an hour), by hand
+# before a release or after a large change. SEED picks another sample; MIN is the score below which it fails.
+SEED ?= 0
+MIN ?= 85
+mutation: venv  ## mutation testing of the pure modules and templates (scripts/mutation.py): do the fast tests fail?
+	$(VENV)/python scripts/mutation.py --min $(MIN) $(if $(FULL),,--sample 300 --seed $(SEED))
 
 bench: venv  ## startup, up and down against each engine's own floor (see scripts/bench.py --help)
 	$(VENV)/python scripts/bench.py

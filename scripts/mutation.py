@@ -66,7 +66,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -267,7 +267,9 @@ class _PythonMutants:
                 continue  # docstrings and attribute docstrings: no behaviour
             if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal)):
                 continue
-            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+            if isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets
+            ):
                 continue  # only `import *` reads it
             if isinstance(stmt, ast.If) and "TYPE_CHECKING" in ast.unparse(stmt.test):
                 continue
@@ -282,11 +284,18 @@ class _PythonMutants:
         if isinstance(stmt, ast.Return) and stmt.value is not None:
             value = stmt.value
             if not (isinstance(value, ast.Constant) and value.value is None):
-                self.add(value, stmt, "return None", "None", f"`return {_short(self.segment(value), 50)}` -> `return None`")
+                self.add(
+                    value, stmt, "return None", "None", f"`return {_short(self.segment(value), 50)}` -> `return None`"
+                )
         for name, value in ast.iter_fields(stmt):
             if name in ("annotation", "returns", "type_comment", "type_params"):
                 continue
-            if name in ("body", "orelse", "finalbody") and isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            if (
+                name in ("body", "orelse", "finalbody")
+                and isinstance(value, list)
+                and value
+                and isinstance(value[0], ast.stmt)
+            ):
                 function = in_function or isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))
                 self.walk_body(value, stmt, function)
                 continue
@@ -339,12 +348,18 @@ class _PythonMutants:
                     self.replace_expr(node, new, stmt, "operator", description)
         elif isinstance(node, ast.BoolOp):
             swap = ast.Or if isinstance(node.op, ast.And) else ast.And
-            description = f"`{_OPERATOR_TEXT[type(node.op)]}` -> `{_OPERATOR_TEXT[swap]}` in `{_short(self.segment(node), 50)}`"
+            description = (
+                f"`{_OPERATOR_TEXT[type(node.op)]}` -> `{_OPERATOR_TEXT[swap]}` in `{_short(self.segment(node), 50)}`"
+            )
             self.replace_expr(node, ast.BoolOp(op=swap(), values=node.values), stmt, "operator", description)
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY_SWAPS:
             swap = _BINARY_SWAPS[type(node.op)]
-            description = f"`{_OPERATOR_TEXT[type(node.op)]}` -> `{_OPERATOR_TEXT[swap]}` in `{_short(self.segment(node), 50)}`"
-            self.replace_expr(node, ast.BinOp(left=node.left, op=swap(), right=node.right), stmt, "operator", description)
+            description = (
+                f"`{_OPERATOR_TEXT[type(node.op)]}` -> `{_OPERATOR_TEXT[swap]}` in `{_short(self.segment(node), 50)}`"
+            )
+            self.replace_expr(
+                node, ast.BinOp(left=node.left, op=swap(), right=node.right), stmt, "operator", description
+            )
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             operand = self.segment(node.operand)
             self.add(node, stmt, "operator", f"({operand})", f"drop `not` in `{_short(self.segment(node), 50)}`")
@@ -397,7 +412,9 @@ def template_mutants(root: Path, relative: str) -> list[Mutant]:
         stripped = line.strip()
         if not stripped or stripped.startswith(("#", "{#")) or NO_MUTATE in line:
             continue
-        mutant = Mutant(relative, index + 1, 1, "template line", f"delete `{_short(stripped, 60)}`", (), False, index, index)
+        mutant = Mutant(
+            relative, index + 1, 1, "template line", f"delete `{_short(stripped, 60)}`", (), False, index, index
+        )
         try:
             jinja2.Environment().parse("".join(lines[:index] + lines[index + 1 :]))
         except jinja2.TemplateSyntaxError as exc:
@@ -431,7 +448,7 @@ def all_mutants(root: Path, only: list[str]) -> list[Mutant]:
 
 # A pytest plugin (and, for the CLI subprocesses the tests start, a sitecustomize) that records which lines of the
 # mutated files each test executed. Written into the scratch directory, never into the repository.
-_TRACER = r'''
+_TRACER = r"""
 import json, os, sys, threading
 from collections import defaultdict
 
@@ -488,9 +505,9 @@ def merge(into, lines):
     for name, executed in lines.items():
         into.setdefault(name, set()).update(executed)
     return into
-'''
+"""
 
-_SITECUSTOMIZE = r'''
+_SITECUSTOMIZE = r"""
 import os
 if os.environ.get("MUTATION_TRACE_OUT") and os.environ.get("MUTATION_TRACE_FILES"):
     import atexit, json
@@ -502,14 +519,14 @@ if os.environ.get("MUTATION_TRACE_OUT") and os.environ.get("MUTATION_TRACE_FILES
 
     tracer.start()
     atexit.register(_dump)
-'''
+"""
 
 # Lines run while a module- or session-scoped fixture is set up belong to every test that uses the fixture, not
 # only to the first one (which happens to set it up); lines run outside any test (imports, collection) are kept
 # apart ("outside").
 # Lines run while a module- or session-scoped fixture is set up belong to every test that uses the fixture, not
 # only to the first one (which happens to set it up).
-_PLUGIN = r'''
+_PLUGIN = r"""
 import json, os, time
 import pytest
 import _mutation_tracer as tracer
@@ -572,7 +589,7 @@ def pytest_sessionfinish(session, exitstatus):
             },
             out,
         )
-'''
+"""
 
 
 @dataclass
@@ -719,7 +736,9 @@ class Selector:
         for nodeid, path in tests.files.items():
             self.file_sizes[path] += 1
             self.file_seconds[path] += tests.seconds.get(nodeid, 1.0)
-        self.renderers = {n for line in render_lines for n in tests.by_line.get("telemetry_stack/render.py", {}).get(line, ())}
+        self.renderers = {
+            n for line in render_lines for n in tests.by_line.get("telemetry_stack/render.py", {}).get(line, ())
+        }
 
     def _ordered(self, first: set[str], then: set[str]) -> list[str]:
         def cost(nodeid: str) -> float:
@@ -741,16 +760,20 @@ class Selector:
             # every importer sees what the module computed when it was imported
             module = _module_name(mutant.path)
             broad = {n for n, f in self.tests.files.items() if module in self.closure.get(f, set())}
-            broad |= {n for line_tests in executed.values() for n in line_tests}
+            broad |= {n for line_tests in executed.values() for n in line_tests} | direct
         # A test module whose top-level code ran the statement may collect other tests with the mutant (its
         # parametrize lists), so it runs whole, by file.
         modules = sorted(f for f, lines in self.tests.collected.items() if lines.get(mutant.path, set()) & key_lines)
+        if broad:  # the tests that ran the statement at test time are only the CLI subprocesses: no better bet
+            direct = set()
         ids = [n for n in self._ordered(direct, broad) if self.tests.files.get(n) not in modules]
         return [n for n in ids if n in direct] + modules + [n for n in ids if n not in direct]
 
     def budget(self, selected: list[str]) -> float:
         """Seconds a run of these tests (node ids or test files) may take before it counts as a timeout."""
-        traced = sum(self.file_seconds[n] if n in self.file_seconds else self.tests.seconds.get(n, 1.0) for n in selected)
+        traced = sum(
+            self.file_seconds[n] if n in self.file_seconds else self.tests.seconds.get(n, 1.0) for n in selected
+        )
         return TIMEOUT_CONSTANT + TIMEOUT_FACTOR * traced
 
     def stages(self, selected: list[str]) -> list[list[str]]:
@@ -810,7 +833,7 @@ class Worker:
         try:
             target.write_bytes(mutant.mutated(original))
             os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 7_000_000_000))  # never the cached bytecode
-            for stage, timeout in zip(stages, timeouts):
+            for stage, timeout in zip(stages, timeouts, strict=True):
                 try:
                     result = _pytest(self.copy, ["-x", "--tb=no", *self.deselect, *stage], self.env, timeout)
                     if result.returncode == 4 and "not found: " in result.stdout + result.stderr:
@@ -835,7 +858,9 @@ class Worker:
             mutant.detail = failed[0] if failed else f"pytest exit {result.returncode}"
         else:
             mutant.status = ERROR
-            mutant.detail = f"pytest exit {result.returncode}: {_short(result.stdout[-300:] + result.stderr[-300:], 200)}"
+            mutant.detail = (
+                f"pytest exit {result.returncode}: {_short(result.stdout[-300:] + result.stderr[-300:], 200)}"
+            )
 
 
 def run_all(mutants: list[Mutant], selector: Selector, workers: list[Worker], progress: bool) -> None:
@@ -905,7 +930,9 @@ def report(mutants: list[Mutant]) -> float:
     print(f"\n{'file':<40} {'killed':>7} {'total':>6} {'score':>7}  (stillborn, errors: not scored)")
     for path, group in sorted(by_file.items()):
         killed, total = score(group)
-        extra = [f"{sum(m.status == s for m in group)} {s}" for s in (STILLBORN, ERROR) if any(m.status == s for m in group)]
+        extra = [
+            f"{sum(m.status == s for m in group)} {s}" for s in (STILLBORN, ERROR) if any(m.status == s for m in group)
+        ]
         percent = f"{100 * killed / total:6.1f}%" if total else "     -"
         print(f"{path:<40} {killed:>7} {total:>6} {percent}  {', '.join(extra)}")
     killed, total = score(mutants)
@@ -921,13 +948,18 @@ def report(mutants: list[Mutant]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--sample", type=int, metavar="N", help="run N randomly chosen mutants instead of all")
     parser.add_argument("--seed", type=int, default=0, help="the sample's random seed (default 0)")
     parser.add_argument("--min", type=float, default=85.0, help="exit 1 when the score is below this (default 85)")
     parser.add_argument("--paths", nargs="+", default=[], metavar="GLOB", help="only mutate these files")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel workers (default: CPUs)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every mutant and its result here")
+    parser.add_argument(
+        "--without-tests", nargs="+", default=[], metavar="GLOB", help="leave these test files out (in the copy)"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit (no tests run)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies (their path is printed)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -949,6 +981,9 @@ def main(argv: list[str] | None = None) -> int:
         # One snapshot of the checkout: the mutants, the traced run and the workers all see the same files, however
         # the checkout changes meanwhile.
         snapshot = make_copy(REPO, scratch / "snapshot")
+        for pattern in args.without_tests:
+            for test_file in snapshot.glob(pattern):
+                test_file.unlink()  # what do the other tests miss without it?
         check_copy(snapshot)
         mutants = all_mutants(snapshot, args.paths)
         if args.sample is not None and args.sample < len(mutants):
@@ -979,7 +1014,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
     overall = report(mutants)
-    counts = ", ".join(f"{sum(m.status == s for m in mutants)} {s}" for s in (KILLED, TIMEOUT, SURVIVED, NO_TESTS, STILLBORN, ERROR))
+    counts = ", ".join(
+        f"{sum(m.status == s for m in mutants)} {s}" for s in (KILLED, TIMEOUT, SURVIVED, NO_TESTS, STILLBORN, ERROR)
+    )
     print(f"\n{len(mutants)} mutants ({counts}) in {time.monotonic() - started:.0f}s")
     if args.json:
         args.json.write_text(json.dumps([asdict(m) for m in mutants], indent=1))
