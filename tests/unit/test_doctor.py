@@ -115,3 +115,21 @@ def test_selinux(tmp_path):
     assert doctor.selinux_check(enforce).detail.startswith("enforcing;")
     enforce.write_text("0\n")
     assert doctor.selinux_check(enforce).detail.startswith("permissive;")
+
+
+@pytest.mark.parametrize("status, code", [("fail", 1), ("warn", 0), ("ok", 0)])
+def test_doctor_exits_1_exactly_when_a_check_failed(cli, monkeypatch, status, code):
+    from telemetry_stack.results import Check, DoctorReport
+
+    report = DoctorReport([Check("ok", "SELinux", "not enabled"), Check(status, "port 3000 (grafana)", "x", "fix it")])
+    monkeypatch.setattr(doctor, "run_checks", lambda settings: report)
+    result = cli("doctor", "--json")
+    assert result.code == code, result
+    assert result.json == {
+        "schema_version": 1,
+        "ok": status != "fail",
+        "checks": [
+            {"status": "ok", "title": "SELinux", "detail": "not enabled", "fix": ""},
+            {"status": status, "title": "port 3000 (grafana)", "detail": "x", "fix": "fix it"},
+        ],
+    }
