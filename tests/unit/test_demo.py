@@ -441,7 +441,7 @@ def test_run_demo_sends_metrics_and_traces_over_otlp(server):
     assert summary["errors"] >= len(demo.WARMUP) // 2
     assert summary["spans"] > summary["requests"] * 2
     assert summary["export_errors"] == 0, summary["last_export_error"]
-    assert 2.5 <= summary["duration"] < 15
+    assert 2.5 <= summary["duration"] < 15  # it ran its duration, and stopped (15 s: room for a loaded machine)
     assert [d["uid"] for d in summary["dashboards"]] == [d["uid"] for d in demo.dashboards_to_open()]
     assert updates and updates[-1]["done"] and updates[-1]["requests"] == summary["requests"]
     assert all(not u["done"] for u in updates[:-1])

@@ -109,6 +109,8 @@ def test_nothing_answers_quickly_with_what_was_tried_and_how_to_fix(tmp_path):
     started = time.monotonic()
     with pytest.raises(EngineUnavailable) as caught:
         detect(None, env, tmp_path)
+    # Refused and missing sockets fail at once; the bound only has to be below the 1 s ping timeout per candidate
+    # that a hanging engine would cost, with room for a loaded machine.
     assert time.monotonic() - started < 3
     message = caught.value.one_line()
     assert str(dead) in message and "/nonexistent.sock" in message
